@@ -1,0 +1,1 @@
+"""Runnable studies, benchmarks and the ``similar`` command line. Nothing imports from here."""

@@ -1,0 +1,447 @@
+"""The one place that talks to Chromium.
+
+A :class:`BrowserSession` owns one headless Chromium (Playwright's sync API driving Debian's
+``/usr/bin/chromium`` or any Chromium given by path) with one page that is reused across episodes.
+
+Lockdown: the page reaches only the files the session serves. Every request goes through
+Playwright's request routing; requests to the session's origin (``http://similar.test/``) are
+answered from the mounted folders, everything else is aborted. Behind that, Chromium is started
+with a dead proxy and a host resolver that resolves nothing, so a request that escaped routing
+(a WebSocket, say) still reaches no other machine.
+
+Bounded waits: every call into the browser runs under a watchdog. If a call outlives its time
+limit (a page stuck in an infinite loop, a hung renderer), the watchdog kills the browser, the
+call fails with :class:`BrowserCrashed`, and the session reports itself dead so its owner can
+:meth:`relaunch` it. :meth:`close` kills whatever Chromium processes the session started.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import io
+import mimetypes
+import os
+import shutil
+import tempfile
+import threading
+import weakref
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import numpy as np
+import psutil
+from PIL import Image
+
+ORIGIN = "http://similar.test"
+"""The origin every served page is loaded from (it exists only inside the session's routing)."""
+
+CHROMIUM_FLAGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+    "--disable-extensions",
+    "--disable-dev-shm-usage",
+    "--disable-background-timer-throttling",
+    "--disable-renderer-backgrounding",
+    "--disable-backgrounding-occluded-windows",
+    "--mute-audio",
+    "--hide-scrollbars",
+    "--font-render-hinting=none",
+    # Screenshots wait for the next frame; unthrottled frames halve that wait.
+    "--disable-frame-rate-limit",
+    "--disable-gpu-vsync",
+    # Defence in depth behind request routing: no proxy answers, no host resolves, no UDP.
+    "--proxy-server=http://127.0.0.1:9",
+    "--proxy-bypass-list=<-loopback>",
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--webrtc-ip-handling-policy=disable_non_proxied_udp",
+)
+
+_PAGE_AGENT = (Path(__file__).parent / "js" / "page_agent.js").read_text(encoding="utf-8")
+
+
+class BrowserError(RuntimeError):
+    """A browser operation failed; the session is still usable."""
+
+
+class BrowserCrashed(BrowserError):
+    """The browser died or hung and was killed; :meth:`BrowserSession.relaunch` it."""
+
+
+def default_executable() -> str | None:
+    """Returns the Chromium to use: ``$SIMILAR_CHROMIUM``, else Debian's, else Playwright's own."""
+    env = os.environ.get("SIMILAR_CHROMIUM")
+    if env:
+        return env
+    for name in ("/usr/bin/chromium", "/usr/bin/chromium-browser"):
+        if os.path.exists(name):
+            return name
+    return shutil.which("chromium")
+
+
+@dataclass
+class BrowserConfig:
+    """How a session starts Chromium.
+
+    Attributes:
+        viewport: Page size in CSS pixels, ``(width, height)``.
+        executable_path: Chromium binary; ``None`` picks :func:`default_executable`.
+        timeout_s: Time limit of one browser call (an action, an observation, a page load).
+        launch_timeout_s: Time limit of starting Chromium.
+        extra_args: More Chromium flags.
+    """
+
+    viewport: tuple[int, int] = (640, 480)
+    executable_path: str | None = None
+    timeout_s: float = 10.0
+    launch_timeout_s: float = 30.0
+    extra_args: tuple[str, ...] = ()
+
+
+class _Driver:
+    """One Playwright driver per process, shared by every session of that process.
+
+    A forked child (``AsyncVectorEnv`` workers on Linux) inherits the parent's driver object but
+    not a usable connection to it, so the driver remembers its process and a child starts its own.
+    """
+
+    _lock = threading.Lock()
+    _instance: Any = None
+    _manager: Any = None
+    _owner_pid: int | None = None
+    _users = 0
+
+    @classmethod
+    def acquire(cls) -> Any:
+        with cls._lock:
+            if cls._owner_pid != os.getpid():
+                cls._instance = cls._manager = None
+                cls._users = 0
+            if cls._instance is None:
+                from playwright.sync_api import sync_playwright
+
+                cls._manager = sync_playwright()
+                cls._instance = cls._manager.start()
+                cls._owner_pid = os.getpid()
+            cls._users += 1
+            return cls._instance
+
+    @classmethod
+    def release(cls) -> None:
+        with cls._lock:
+            if cls._owner_pid != os.getpid():
+                return
+            cls._users -= 1
+            if cls._users <= 0 and cls._instance is not None:
+                with contextlib.suppress(Exception):
+                    cls._instance.stop()
+                cls._instance = None
+                cls._manager = None
+                cls._users = 0
+
+
+@dataclass
+class _Mounts:
+    """Folders served under the session origin, with an in-memory cache of their files."""
+
+    folders: dict[str, Path] = field(default_factory=dict)
+    cache: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+
+    def resolve(self, url: str) -> tuple[bytes, str] | None:
+        parts = urlsplit(url)
+        if f"{parts.scheme}://{parts.netloc}" != ORIGIN:
+            return None
+        path = unquote(parts.path)
+        if path in self.cache:
+            return self.cache[path]
+        for prefix, folder in self.folders.items():
+            if not path.startswith(f"/{prefix}/"):
+                continue
+            file = (folder / path[len(prefix) + 2 :]).resolve()
+            if not file.is_relative_to(folder.resolve()) or not file.is_file():
+                return None
+            mime = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+            if mime.startswith("text/") or mime.endswith("javascript"):
+                mime += "; charset=utf-8"
+            self.cache[path] = (file.read_bytes(), mime)
+            return self.cache[path]
+        return None
+
+
+def _kill_tree(pid: int | None) -> None:
+    if pid is None:
+        return
+    try:
+        proc = psutil.Process(pid)
+        procs = [proc, *proc.children(recursive=True)]
+    except psutil.Error:
+        return
+    for p in procs:
+        with contextlib.suppress(psutil.Error):
+            p.kill()
+    psutil.wait_procs(procs, timeout=5)
+
+
+class BrowserSession:
+    """A headless Chromium with one reusable page, locked down to the files it serves.
+
+    Args:
+        config: Launch settings.
+        mounts: URL prefix -> folder served at ``{ORIGIN}/{prefix}/...``.
+
+    Example:
+        >>> from similar_gym.browser import BrowserSession
+        >>> s = BrowserSession(mounts={"static": Path("site")})  # doctest: +SKIP
+        >>> s.goto("/static/index.html")  # doctest: +SKIP
+        >>> s.screenshot().shape  # doctest: +SKIP
+        (480, 640, 3)
+    """
+
+    def __init__(self, config: BrowserConfig | None = None, mounts: dict[str, Path] | None = None):
+        self.config = config or BrowserConfig()
+        self._mounts = _Mounts({k: Path(v) for k, v in (mounts or {}).items()})
+        self._pw: Any = None
+        self._context: Any = None
+        self._page: Any = None
+        self._cdp: Any = None
+        self._pid: int | None = None
+        self._profile: str | None = None
+        # Browser pid and profile folder, shared with the finalizer that cleans up after a
+        # session nobody closed.
+        self._handles: dict[str, Any] = {"pid": None, "profile": None}
+        self._dead = False
+        self.blocked_requests: list[str] = []
+        weakref.finalize(self, _cleanup, self._handles)
+        self.launch()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def launch(self) -> None:
+        """Starts Chromium and opens the page (called by the constructor and :meth:`relaunch`)."""
+        executable = self.config.executable_path or default_executable()
+        self._pw = _Driver.acquire()
+        self._profile = tempfile.mkdtemp(prefix="similar-chromium-")
+        self._handles["profile"] = self._profile
+        w, h = self.config.viewport
+        try:
+            self._context = self._pw.chromium.launch_persistent_context(
+                self._profile,
+                executable_path=executable,
+                headless=True,
+                args=[*CHROMIUM_FLAGS, *self.config.extra_args],
+                viewport={"width": w, "height": h},
+                device_scale_factor=1,
+                service_workers="block",
+                accept_downloads=False,
+                timeout=self.config.launch_timeout_s * 1000,
+            )
+        except Exception as e:
+            _Driver.release()
+            shutil.rmtree(self._profile, ignore_errors=True)
+            raise BrowserError(
+                f"could not start Chromium ({executable or 'Playwright default'}): {e}. "
+                "Install Debian's `chromium` or set SIMILAR_CHROMIUM to a Chromium binary."
+            ) from e
+        self._pid = self._find_browser_pid()
+        self._handles["pid"] = self._pid
+        self._context.set_default_timeout(self.config.timeout_s * 1000)
+        self._context.add_init_script(_PAGE_AGENT)
+        self._context.route("**/*", self._route)
+        pages = self._context.pages
+        self._page = pages[0] if pages else self._context.new_page()
+        self._cdp = self._context.new_cdp_session(self._page)
+        self._dead = False
+
+    def _find_browser_pid(self) -> int | None:
+        flag = f"--user-data-dir={self._profile}"
+        for proc in psutil.Process().children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                cmd = proc.cmdline()
+                if flag in cmd and not any(a.startswith("--type=") for a in cmd):
+                    return proc.pid
+        return None
+
+    @property
+    def pid(self) -> int | None:
+        """Process id of the Chromium browser process (``None`` when closed)."""
+        return self._pid
+
+    @property
+    def alive(self) -> bool:
+        """Whether the browser is up and answering (cheap: no round trip unless it looks dead)."""
+        if self._dead or self._context is None:
+            return False
+        if self._pid is not None and not psutil.pid_exists(self._pid):
+            self._dead = True
+        return not self._dead
+
+    def relaunch(self) -> None:
+        """Kills the browser (whatever its state) and starts a fresh one."""
+        self._shutdown()
+        self.launch()
+
+    def close(self) -> None:
+        """Closes the browser and leaves no Chromium process behind (idempotent)."""
+        self._shutdown()
+
+    def _shutdown(self) -> None:
+        if self._context is not None:
+            if not self._dead:
+                with contextlib.suppress(Exception), self._watchdog(5.0):
+                    self._context.close()
+            _kill_tree(self._pid)
+            self._context = self._page = self._cdp = None
+            _Driver.release()
+        if self._profile:
+            shutil.rmtree(self._profile, ignore_errors=True)
+        self._pid = self._profile = None
+        self._handles.update(pid=None, profile=None)
+        self._dead = True
+
+    # ------------------------------------------------------------------ guarded calls
+
+    @contextlib.contextmanager
+    def _watchdog(self, seconds: float | None = None) -> Iterator[None]:
+        """Kills the browser if the body runs longer than ``seconds``."""
+        fired = threading.Event()
+        pid = self._pid
+
+        def fire() -> None:
+            fired.set()
+            _kill_tree(pid)
+
+        timer = threading.Timer(seconds or self.config.timeout_s, fire)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()
+            if fired.is_set():
+                self._dead = True
+
+    def _call(self, fn: Any, *args: Any, timeout: float | None = None) -> Any:
+        if not self.alive:
+            raise BrowserCrashed("the browser is not running; relaunch it")
+        try:
+            with self._watchdog(timeout):
+                return fn(*args)
+        except Exception as e:
+            if self._dead or not self.alive or _looks_dead(e):
+                self._dead = True
+                raise BrowserCrashed(f"the browser stopped answering: {_short(e)}") from e
+            raise BrowserError(_short(e)) from e
+
+    def _route(self, route: Any) -> None:
+        found = self._mounts.resolve(route.request.url)
+        if found is None:
+            self.blocked_requests.append(route.request.url)
+            route.abort("blockedbyclient")
+        else:
+            body, mime = found
+            route.fulfill(status=200, body=body, headers={"content-type": mime})
+
+    # ------------------------------------------------------------------ page operations
+
+    def goto(self, path: str) -> None:
+        """Loads ``{ORIGIN}{path}`` (a served file) and waits for it to load."""
+        self._call(self._page.goto, f"{ORIGIN}{path}")
+
+    @property
+    def url(self) -> str:
+        """The page's current URL."""
+        return self._page.url if self._page is not None else ""
+
+    def evaluate(self, expression: str, arg: Any = None, timeout: float | None = None) -> Any:
+        """Evaluates a JavaScript function expression in the page, ``(arg) => ...``."""
+        return self._call(self._page.evaluate, expression, arg, timeout=timeout)
+
+    def mouse_click(self, x: float, y: float) -> None:
+        """Presses and releases the left button at viewport coordinates (x, y)."""
+        self._call(self._mouse, "mousePressed", x, y)
+        self._call(self._mouse, "mouseReleased", x, y)
+
+    def mouse_move(self, x: float, y: float) -> None:
+        """Moves the mouse to viewport coordinates (x, y)."""
+        self._call(self._mouse, "mouseMoved", x, y)
+
+    def mouse_drag(self, x1: float, y1: float, x2: float, y2: float, steps: int = 5) -> None:
+        """Drags with the left button from (x1, y1) to (x2, y2)."""
+        self._call(self._mouse, "mouseMoved", x1, y1)
+        self._call(self._mouse, "mousePressed", x1, y1)
+        for i in range(1, steps + 1):
+            t = i / steps
+            self._call(self._mouse, "mouseMoved", x1 + (x2 - x1) * t, y1 + (y2 - y1) * t, 1)
+        self._call(self._mouse, "mouseReleased", x2, y2)
+
+    def _mouse(self, kind: str, x: float, y: float, buttons: int | None = None) -> None:
+        params: dict[str, Any] = {"type": kind, "x": float(x), "y": float(y)}
+        if kind != "mouseMoved":
+            params.update(button="left", clickCount=1)
+        elif buttons:
+            params.update(button="left", buttons=buttons)
+        self._cdp.send("Input.dispatchMouseEvent", params)
+
+    def press(self, key: str) -> None:
+        """Presses a key (Playwright key names, e.g. ``"Enter"``, ``"Control+a"``)."""
+        self._call(self._page.keyboard.press, key)
+
+    def insert_text(self, text: str) -> None:
+        """Inserts text at the focus as one input event (fast, like pasting)."""
+        self._call(self._page.keyboard.insert_text, text)
+
+    def type_text(self, text: str) -> None:
+        """Types text key by key (key events fire for every character)."""
+        self._call(self._page.keyboard.type, text)
+
+    def screenshot(self, size: tuple[int, int] | None = None) -> np.ndarray:
+        """Captures the viewport.
+
+        Args:
+            size: ``(height, width)`` to resize to; ``None`` keeps the viewport size.
+
+        Returns:
+            ``uint8`` array of shape ``(height, width, 3)``.
+        """
+        shot = self._call(
+            self._cdp.send, "Page.captureScreenshot", {"format": "png", "optimizeForSpeed": True}
+        )
+        image = Image.open(io.BytesIO(base64.b64decode(shot["data"]))).convert("RGB")
+        if size is not None and image.size != (size[1], size[0]):
+            image = image.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+        return np.asarray(image, dtype=np.uint8)
+
+
+def _looks_dead(e: Exception) -> bool:
+    text = str(e).lower()
+    return any(
+        s in text
+        for s in (
+            "target closed",
+            "has been closed",
+            "browser has disconnected",
+            "connection closed",
+            "target page, context or browser",
+            "crashed",
+        )
+    )
+
+
+def _short(e: Exception) -> str:
+    return str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
+
+
+def _cleanup(handles: dict[str, Any]) -> None:
+    """Finalizer: kills a forgotten session's browser and removes its profile."""
+    _kill_tree(handles["pid"])
+    if handles["profile"]:
+        shutil.rmtree(handles["profile"], ignore_errors=True)

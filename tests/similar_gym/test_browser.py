@@ -1,0 +1,110 @@
+import http.server
+import threading
+import time
+import typing
+
+import pytest
+
+from similar_gym.browser import BrowserConfig, BrowserCrashed, BrowserSession
+
+PROBE_JS = """async (port) => {
+  const results = {};
+  const attempt = async (name, fn) => {
+    try { await fn(); results[name] = 'reached'; } catch (e) { results[name] = 'blocked'; }
+  };
+  const load = (tag, url) => new Promise((ok, fail) => {
+    const el = document.createElement(tag);
+    el.onload = ok; el.onerror = fail; el.src = url; document.body.appendChild(el);
+    setTimeout(() => fail(new Error('timeout')), 3000);
+  });
+  await attempt('fetch-ip', () => fetch(`http://127.0.0.1:${port}/fetch`));
+  await attempt('fetch-localhost', () => fetch(`http://localhost:${port}/fetch2`));
+  await attempt('fetch-public', () => fetch('https://example.com/'));
+  await attempt('image', () => load('img', `http://127.0.0.1:${port}/img.png`));
+  await attempt('script', () => load('script', `http://127.0.0.1:${port}/x.js`));
+  await attempt('websocket', () => new Promise((ok, fail) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+    ws.onopen = ok; ws.onerror = fail; setTimeout(() => fail(new Error('timeout')), 3000);
+  }));
+  await attempt('beacon', async () => {
+    if (!navigator.sendBeacon(`http://127.0.0.1:${port}/beacon`, 'x')) throw new Error('no');
+    await new Promise((r) => setTimeout(r, 300));
+    throw new Error('beacon result is checked on the server side');
+  });
+  await attempt('traversal', async () => {
+    const r = await fetch('/site/%2e%2e/%2e%2e/etc/passwd');
+    if (!r.ok) throw new Error(String(r.status));
+  });
+  await attempt('served', async () => {
+    const r = await fetch('/site/data.txt');
+    if ((await r.text()) !== 'local') throw new Error('wrong body');
+  });
+  return results;
+}"""
+
+
+class _CountingHandler(http.server.BaseHTTPRequestHandler):
+    hits: typing.ClassVar[list[str]] = []
+
+    def do_GET(self):
+        type(self).hits.append(self.path)
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"reached")
+
+    do_POST = do_GET
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def local_server():
+    _CountingHandler.hits = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _CountingHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def site(tmp_path):
+    (tmp_path / "index.html").write_text("<html><body><p>hello</p></body></html>")
+    (tmp_path / "data.txt").write_text("local")
+    return tmp_path
+
+
+def test_page_reaches_only_served_files(local_server, site):
+    port = local_server.server_address[1]
+    session = BrowserSession(mounts={"site": site})
+    try:
+        session.goto("/site/index.html")
+        results = session.evaluate(PROBE_JS, port)
+        # A page-initiated navigation away is blocked too.
+        session.evaluate(f"() => {{ location.href = 'http://127.0.0.1:{port}/nav'; }}")
+        time.sleep(0.5)
+    finally:
+        session.close()
+    assert results.pop("served") == "reached"
+    assert set(results.values()) == {"blocked"}, results
+    assert _CountingHandler.hits == [], "a request reached the local server"
+    assert any(f"127.0.0.1:{port}" in u for u in session.blocked_requests)
+
+
+def test_watchdog_kills_a_hung_page_and_relaunch_recovers(site):
+    session = BrowserSession(BrowserConfig(timeout_s=2.0), mounts={"site": site})
+    try:
+        session.goto("/site/index.html")
+        start = time.monotonic()
+        with pytest.raises(BrowserCrashed):
+            session.evaluate("() => { while (true) {} }")
+        assert time.monotonic() - start < 8
+        assert not session.alive
+        session.relaunch()
+        session.goto("/site/index.html")
+        assert session.evaluate("() => document.body.innerText") == "hello"
+    finally:
+        session.close()
+    assert session.pid is None
