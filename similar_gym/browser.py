@@ -26,6 +26,7 @@ import shutil
 import tempfile
 import threading
 import weakref
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,6 +98,7 @@ class BrowserConfig:
         executable_path: Chromium binary; ``None`` picks :func:`default_executable`.
         timeout_s: Time limit of one browser call (an action, an observation, a page load).
         launch_timeout_s: Time limit of starting Chromium.
+        max_tabs: Pages kept loaded for :meth:`BrowserSession.open`.
         extra_args: More Chromium flags.
     """
 
@@ -104,6 +106,7 @@ class BrowserConfig:
     executable_path: str | None = None
     timeout_s: float = 10.0
     launch_timeout_s: float = 30.0
+    max_tabs: int = 6
     extra_args: tuple[str, ...] = ()
 
 
@@ -213,6 +216,8 @@ class BrowserSession:
         self._context: Any = None
         self._page: Any = None
         self._cdp: Any = None
+        # Loaded pages by path, least recently shown first (see :meth:`open`).
+        self._tabs: OrderedDict[str, tuple[Any, Any]] = OrderedDict()
         self._pid: int | None = None
         self._profile: str | None = None
         # Browser pid and profile folder, shared with the finalizer that cleans up after a
@@ -259,6 +264,7 @@ class BrowserSession:
         pages = self._context.pages
         self._page = pages[0] if pages else self._context.new_page()
         self._cdp = self._context.new_cdp_session(self._page)
+        self._tabs.clear()
         self._dead = False
 
     def _find_browser_pid(self) -> int | None:
@@ -300,6 +306,7 @@ class BrowserSession:
                     self._context.close()
             _kill_tree(self._pid)
             self._context = self._page = self._cdp = None
+            self._tabs.clear()
             _Driver.release()
         if self._profile:
             shutil.rmtree(self._profile, ignore_errors=True)
@@ -353,8 +360,30 @@ class BrowserSession:
     # ------------------------------------------------------------------ page operations
 
     def goto(self, path: str) -> None:
-        """Loads ``{ORIGIN}{path}`` (a served file) and waits for it to load."""
+        """Loads ``{ORIGIN}{path}`` (a served file) in the current tab and waits for it."""
         self._call(self._page.goto, f"{ORIGIN}{path}")
+
+    def open(self, path: str) -> None:
+        """Shows the page at ``path``, reusing a tab that already has it loaded.
+
+        Up to ``config.max_tabs`` pages stay loaded, so a multi-task env switches between apps
+        without reloading them; the least recently shown tab is closed beyond that. A tab whose
+        document has navigated elsewhere is loaded again.
+        """
+        if path in self._tabs:
+            self._tabs.move_to_end(path)
+            self._page, self._cdp = self._tabs[path]
+            if urlsplit(self._page.url).path != path:
+                self.goto(path)
+            return
+        if self._tabs:  # the first page opened takes the initial blank tab
+            if len(self._tabs) >= self.config.max_tabs:
+                _, (old, _) = self._tabs.popitem(last=False)
+                self._call(old.close)
+            self._page = self._call(self._context.new_page)
+            self._cdp = self._call(self._context.new_cdp_session, self._page)
+        self._tabs[path] = (self._page, self._cdp)
+        self.goto(path)
 
     @property
     def url(self) -> str:

@@ -102,9 +102,8 @@ class Task(ABC):
         return None
 
     def ensure_page(self, session: BrowserSession) -> None:
-        """Loads :attr:`page` unless the session already shows it."""
-        if session.url.split("#")[0].split("?")[0] != f"http://similar.test{self.page}":
-            session.goto(self.page)
+        """Shows :attr:`page`, reusing the session's tab that has it loaded."""
+        session.open(self.page)
 
     def info(self) -> dict[str, Any]:
         """Returns the listing row of ``similar tasks --json``."""

@@ -279,3 +279,22 @@ def test_tasks_cli_lists_every_task():
     assert all(3 <= r["oracle_length"] <= 12 for r in own)
     assert sum(r["suite"] == "miniwob" for r in rows) >= 100
     assert {"id", "suite", "app", "oracle_length"} <= rows[0].keys()
+
+
+def test_sb3_ppo_trains_on_the_discrete_mode():
+    from stable_baselines3 import PPO
+
+    env = gym.make(
+        "Similar/Web-v0",
+        task=own_task_ids()[:2],
+        action_mode="discrete",
+        screenshot_size=(48, 64),
+        max_steps=8,
+    )
+    try:
+        model = PPO("MultiInputPolicy", env, n_steps=16, batch_size=16, n_epochs=1, seed=0)
+        model.learn(total_timesteps=32)
+        action, _ = model.predict(env.reset(seed=0)[0])
+        assert env.action_space.contains(action)
+    finally:
+        env.close()
