@@ -117,7 +117,7 @@
     }
 
     function walk(el) {
-      if (SKIP.has(el.tagName)) return;
+      if (SKIP.has(el.tagName) || el.getAttribute("aria-hidden") === "true") return;
       if (!visible(el)) {
         // Children of a zero-size wrapper can still be visible (floats, overflow).
         const st = getComputedStyle(el);
@@ -151,8 +151,12 @@
               rec.checked = el.checked;
               line += ` checked=${el.checked}`;
             } else {
-              rec.value = String(el.value);
-              line += ` value=${JSON.stringify(clean(el.value, 200))}`;
+              // A <select> shows its chosen option's label, as a user sees it.
+              const shown = el.tagName === "SELECT"
+                ? (el.selectedIndex >= 0 ? el.options[el.selectedIndex].label || el.options[el.selectedIndex].text : "")
+                : el.value;
+              rec.value = String(shown);
+              line += ` value=${JSON.stringify(clean(shown, 200))}`;
             }
           }
           if (el.tagName === "SELECT") {
