@@ -2,6 +2,8 @@
 # Installs everything Similar-Gym needs on a fresh Debian machine with Python 3.11, and nothing
 # twice: Debian's chromium and fonts, a virtual env in .venv, torch==2.13.0 (CPU) first, then the
 # project with its test tools. Safe to run again: each step is skipped when already done.
+# `bash scripts/setup.sh --peers` also makes .venv-peers with the peer systems that
+# `similar bench env --peer-python .venv-peers/bin/python` measures beside ours.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +19,9 @@ fi
 
 apt_missing=()
 command -v chromium >/dev/null 2>&1 || apt_missing+=(chromium)
+if [ "${1:-}" = "--peers" ]; then
+  command -v chromedriver >/dev/null 2>&1 || apt_missing+=(chromium-driver)
+fi
 for pkg in fonts-dejavu-core fonts-liberation; do
   dpkg -s "$pkg" >/dev/null 2>&1 || apt_missing+=("$pkg")
 done
@@ -42,4 +47,13 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check "torch==2.13.0"
   .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev]"
   echo "$want" > "$stamp"
+fi
+
+if [ "${1:-}" = "--peers" ]; then
+  if [ ! -x .venv-peers/bin/python ]; then "$PY" -m venv .venv-peers; fi
+  if [ "$(cat .venv-peers/.similar-setup 2>/dev/null)" != "$want" ]; then
+    echo "setup: installing the peer systems into .venv-peers"
+    .venv-peers/bin/python -m pip install -q --disable-pip-version-check -e ".[peers]"
+    echo "$want" > .venv-peers/.similar-setup
+  fi
 fi
