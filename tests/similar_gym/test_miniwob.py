@@ -1,0 +1,194 @@
+"""MiniWoB++ in Similar/Web-v0: scripted solutions, seeding, determinism, coverage of all pages.
+
+The solutions play through the public API only: they read the instruction, the elements of the
+page text view (``env.unwrapped.elements``, the ``[n]`` lines of ``obs["page_text"]``) and
+``info["text_slots"]``, and answer with text actions. Each solver is a generator: it is resumed
+after every step, so it always looks up ids on the page as it is now.
+"""
+
+import re
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from similar_gym.actions import Action
+from similar_gym.tasks import list_miniwob_ids
+
+pytestmark = pytest.mark.skipif(not list_miniwob_ids(), reason="the miniwob package is missing")
+
+SEEDS = (0, 1, 2)
+STATIC_TASKS = ("miniwob/click-test", "miniwob/click-button", "miniwob/enter-text")
+
+Solver = Callable[[object, str, list[str]], Iterator[str]]
+
+
+@pytest.fixture(scope="module")
+def env(make_env):
+    return make_env(task="miniwob/*")
+
+
+def find(env, role: str | None, name: str | None = None, after: int = 0) -> int:
+    """Returns the id of the first element listed after ``after`` with this role and name.
+
+    ``None`` matches any role or name.
+    """
+    for el in env.unwrapped.elements:
+        if el["id"] > after and role in (None, el["role"]) and name in (None, el["name"]):
+            return el["id"]
+    listing = "\n".join(f"[{e['id']}] {e['role']} {e['name']!r}" for e in env.unwrapped.elements)
+    raise AssertionError(f"no {role} {name!r} after [{after}] on the page:\n{listing}")
+
+
+def quoted(instruction: str) -> str:
+    return re.search(r'"([^"]+)"', instruction).group(1)
+
+
+def click(element: int) -> str:
+    return Action("click", element=element).to_text()
+
+
+def fill(element: int, text: str) -> str:
+    return Action("fill", element=element, text=text).to_text()
+
+
+def select(element: int, option: str) -> str:
+    return Action("select", element=element, text=option).to_text()
+
+
+def solve_click_test(env, instruction, slots):
+    yield click(find(env, "button"))
+
+
+def solve_click_button(env, instruction, slots):  # Click on the "Okay" button.
+    yield click(find(env, "button", quoted(instruction)))
+
+
+def solve_click_link(env, instruction, slots):  # Click on the link "sapien".
+    # MiniWoB's links are <span>s with a click handler: the text view lists them as text.
+    yield click(find(env, None, quoted(instruction)))
+
+
+def solve_click_tab(env, instruction, slots):  # Click on Tab #2.
+    yield click(find(env, "tab", re.fullmatch(r"Click on (.*)\.", instruction).group(1)))
+
+
+def solve_click_dialog(env, instruction, slots):  # Close the dialog box by clicking the "x".
+    yield click(find(env, "button", "Close"))
+
+
+def solve_click_checkboxes(env, instruction, slots):  # Select ab, cd and click Submit.
+    words = re.fullmatch(r"Select (.*) and click Submit\.", instruction).group(1)
+    for word in [] if words == "nothing" else re.split(r", ?", words):
+        yield click(find(env, "checkbox", word))
+    yield click(find(env, "button", "Submit"))
+
+
+def solve_focus_text(env, instruction, slots):  # Focus into the textbox.
+    yield click(find(env, "textbox"))
+
+
+def solve_enter_text(env, instruction, slots):  # Enter "Juan" into the text field and ...
+    assert slots == [quoted(instruction)]
+    yield fill(find(env, "textbox"), slots[0])
+    yield click(find(env, "button", "Submit"))
+
+
+def solve_login_user(env, instruction, slots):  # Enter the username "a" and the password "b" ...
+    user, password = re.findall(r'"([^"]+)"', instruction)
+    assert slots == [user, password]
+    yield fill(find(env, "textbox", after=find(env, "label", "Username")), user)
+    yield fill(find(env, "textbox", after=find(env, "label", "Password")), password)
+    yield click(find(env, "button", "Login"))
+
+
+def solve_choose_list(env, instruction, slots):  # Select Tina from the list and click Submit.
+    item = re.fullmatch(r"Select (.*) from the list and click Submit\.", instruction).group(1)
+    yield select(find(env, "combobox"), item)
+    yield click(find(env, "button", "Submit"))
+
+
+SOLVERS: dict[str, Solver] = {
+    "miniwob/click-test": solve_click_test,
+    "miniwob/click-button": solve_click_button,
+    "miniwob/click-link": solve_click_link,
+    "miniwob/click-tab": solve_click_tab,
+    "miniwob/click-dialog": solve_click_dialog,
+    "miniwob/click-checkboxes": solve_click_checkboxes,
+    "miniwob/focus-text": solve_focus_text,
+    "miniwob/enter-text": solve_enter_text,
+    "miniwob/login-user": solve_login_user,
+    "miniwob/choose-list": solve_choose_list,
+}
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("task", list(SOLVERS))
+def test_scripted_solution_earns_positive_reward(env, task, seed):
+    obs, info = env.reset(seed=seed, options={"task": task})
+    terminated = False
+    for action in SOLVERS[task](env, obs["instruction"], info["text_slots"]):
+        assert not terminated, f"the episode ended before {action}"
+        obs, reward, terminated, truncated, info = env.step(action)
+        assert info["action_error"] is None, (action, info["action_error"])
+        assert not truncated
+    assert terminated, obs["page_text"]
+    assert reward > 0 and info["success"], (reward, obs["page_text"])
+
+
+def test_wrong_answer_ends_with_negative_reward(env):
+    obs, info = env.reset(seed=0, options={"task": "miniwob/enter-text"})
+    env.step(fill(find(env, "textbox"), "not " + quoted(obs["instruction"])))
+    obs, reward, terminated, truncated, info = env.step(click(find(env, "button", "Submit")))
+    assert terminated and reward == -1.0 and not info["success"]
+
+
+@pytest.mark.parametrize("task", STATIC_TASKS)
+def test_same_seed_same_observations(env, task):
+    def episode(seed):
+        obs, info = env.reset(seed=seed, options={"task": task})
+        first_action = next(SOLVERS[task](env, obs["instruction"], info["text_slots"]))
+        return obs, env.step(first_action)[0]
+
+    a = episode(7)
+    episode(8)  # another instance in between must leave no trace
+    b = episode(7)
+    for x, y in zip(a, b, strict=True):
+        assert x["instruction"] == y["instruction"]
+        assert x["page_text"] == y["page_text"]
+        assert x["screenshot"].tobytes() == y["screenshot"].tobytes()
+
+
+def test_seeds_draw_different_instances(env):
+    instructions = {
+        env.reset(seed=s, options={"task": "miniwob/click-button"})[0]["instruction"]
+        for s in range(4)
+    }
+    assert len(instructions) > 1
+
+
+def test_dict_utterance_gives_instruction_and_text_slots(env):
+    # The -nl email pages return {utterance, fields} from core.getUtterance().
+    obs, info = env.reset(seed=0, options={"task": "miniwob/email-inbox-forward-nl"})
+    assert isinstance(obs["instruction"], str) and obs["instruction"]
+    assert any(slot in obs["instruction"] for slot in info["text_slots"])
+
+
+@pytest.mark.slow
+def test_episode_outlives_miniwob_timer(env):
+    # MiniWoB's own 10 s episode timer is off: a slow agent's episode is not cut short.
+    obs, _ = env.reset(seed=0, options={"task": "miniwob/click-test"})
+    time.sleep(11)
+    obs, reward, terminated, truncated, info = env.step(click(find(env, "button")))
+    assert terminated and reward == 1.0
+
+
+@pytest.mark.slow
+def test_coverage_of_every_task(tmp_path):
+    from experiments.miniwob_coverage import run
+
+    result = run(None, seeds=2, steps=4, out=tmp_path)
+    summary = result["summary"]
+    assert summary["tasks"] == len(list_miniwob_ids()) >= 100
+    assert summary["works"] >= 100, [t for t in result["tasks"] if t["status"] != "works"]
+    assert (tmp_path / "miniwob_coverage.md").read_text().count("| miniwob/") == summary["tasks"]
