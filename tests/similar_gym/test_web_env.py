@@ -250,9 +250,11 @@ def test_async_vector_env_discrete_numeric_shared_memory():
 
 def test_twenty_envs_leave_no_chromium_behind():
     def live_chromium():
+        # Every process of a session's browser carries its profile folder, orphans included.
         out = set()
-        for p in psutil.process_iter(["name", "status"]):
-            if "chrom" in (p.info["name"] or "") and p.info["status"] != psutil.STATUS_ZOMBIE:
+        for p in psutil.process_iter(["status", "cmdline"]):
+            cmd = " ".join(p.info["cmdline"] or [])
+            if "similar-chromium-" in cmd and p.info["status"] != psutil.STATUS_ZOMBIE:
                 out.add(p.pid)
         return out
 
