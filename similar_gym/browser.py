@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import io
+import json
 import mimetypes
 import os
 import shutil
@@ -393,6 +394,15 @@ class BrowserSession:
     def evaluate(self, expression: str, arg: Any = None, timeout: float | None = None) -> Any:
         """Evaluates a JavaScript function expression in the page, ``(arg) => ...``."""
         return self._call(self._page.evaluate, expression, arg, timeout=timeout)
+
+    def evaluate_json(self, expression: str, arg: Any = None, timeout: float | None = None) -> Any:
+        """Like :meth:`evaluate` for a JSON-able result, moved as one JSON string.
+
+        Playwright's value serialization walks large results value by value in Python; a single
+        string is several times faster for the observation's element lists.
+        """
+        text = self.evaluate(f"(arg) => JSON.stringify(({expression})(arg))", arg, timeout)
+        return None if text is None else json.loads(text)
 
     def mouse_click(self, x: float, y: float) -> None:
         """Presses and releases the left button at viewport coordinates (x, y)."""

@@ -177,10 +177,11 @@ class WebEnv(gym.Env[dict[str, Any], Any]):
         """
         if self._task is None or self._instance is None or self._session is None:
             raise gym.error.ResetNeeded("call reset() before step()")
-        if self._done or self._crash is not None:
+        if self._done or self._truncated or self._crash is not None:
             info = self._info(action=None)
             info["action_error"] = "the episode is over; call reset()"
-            return _copy_obs(self._last_obs), 0.0, self._done, self._crash is not None, info
+            over = self._truncated or self._crash is not None
+            return _copy_obs(self._last_obs), 0.0, self._done, over, info
         self._step += 1
         parsed, error = self._decode(action)
         if parsed is not None:
@@ -199,6 +200,7 @@ class WebEnv(gym.Env[dict[str, Any], Any]):
         self._done = outcome.done
         self._success = outcome.success
         truncated = not outcome.done and self._step >= self._step_limit()
+        self._truncated = truncated
         info = self._info(action=parsed)
         return obs, outcome.reward, outcome.done, truncated, info
 
@@ -328,6 +330,7 @@ class WebEnv(gym.Env[dict[str, Any], Any]):
         self._step = 0
         self._actions: list[str] = []
         self._done = False
+        self._truncated = False
         self._success = False
         self._last_error = ""
         self._crash = None
@@ -429,7 +432,7 @@ class WebEnv(gym.Env[dict[str, Any], Any]):
 
     def _page_elements(self) -> Any:
         assert self._session is not None and self._task is not None
-        return self._session.evaluate(
+        return self._session.evaluate_json(
             f"() => [window.__similar.observe({self.page_text_max_chars}), "
             f"({self._task.status_js})()]"
         )

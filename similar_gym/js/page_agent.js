@@ -95,7 +95,10 @@
       return true;
     if (el.tagName === "CANVAS") return true;
     if (el instanceof SVGElement && SHAPES.has(el.tagName.toLowerCase())) return true;
-    return false;
+    // Script-bound controls (MiniWoB's <span class="alink">) show themselves by their cursor.
+    const parent = el.parentElement;
+    return getComputedStyle(el).cursor === "pointer" &&
+      !(parent && getComputedStyle(parent).cursor === "pointer");
   }
 
   function observe(maxChars) {
@@ -103,7 +106,7 @@
     const elements = [];
     let size = 0;
     let truncated = false;
-    for (const old of document.querySelectorAll("[data-sid]")) old.removeAttribute("data-sid");
+    const nodes = [];
 
     function emit(line) {
       if (truncated) return;
@@ -129,11 +132,11 @@
         if (interactive || text) {
           const role = interactive ? roleOf(el) : heading ? "heading" : "text";
           let name = interactive ? labelOf(el) : "";
-          if (!name && (interactive || heading)) name = clean(el.innerText || el.textContent, 120);
+          if (!name && (interactive || heading)) name = clean(el.textContent, 120);
           if (!name) name = text;
-          if (!interactive && heading) name = clean(el.innerText, 120);
+          if (!interactive && heading) name = clean(el.textContent, 120);
           const id = elements.length + 1;
-          el.setAttribute("data-sid", String(id));
+          nodes.push(el);
           const r = el.getBoundingClientRect();
           const rec = {
             id: id,
@@ -182,6 +185,10 @@
     }
 
     if (document.body) walk(document.body);
+    // Ids are written after the walk: writing attributes during it would invalidate styles and
+    // force a layout at every element's next measurement.
+    for (const old of document.querySelectorAll("[data-sid]")) old.removeAttribute("data-sid");
+    nodes.forEach((el, i) => el.setAttribute("data-sid", String(i + 1)));
     return { text: lines.join("\n"), elements: elements, url: window.location.href };
   }
 

@@ -217,7 +217,7 @@ def test_browser_crash_is_reported_and_relaunched(make_env):
 
 def test_async_vector_env_text_mode():
     make = [lambda: gym.make("Similar/Web-v0", task=STATIC_MINIWOB, viewport=(320, 240))] * 2
-    # Text spaces cannot live in shared memory: text observations need shared_memory=False.
+    # Text fields go through shared memory character by character; the README advises False.
     envs = gym.vector.AsyncVectorEnv(make, shared_memory=False)
     try:
         obs, infos = envs.reset(seed=[0, 1])
