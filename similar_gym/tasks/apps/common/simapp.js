@@ -29,6 +29,13 @@
       .replace(/'/g, "&#39;");
   }
 
+  function setPath(obj, path, value) {
+    const keys = path.split(".");
+    const last = keys.pop();
+    for (const k of keys) obj = obj[k];
+    obj[last] = value;
+  }
+
   const SIM = {
     app: null,
     data: null,
@@ -85,6 +92,38 @@
 
     /** HTML-escapes a value for templates. */
     esc: esc,
+
+    /**
+     * Wires `root` once by event delegation (the wiring survives re-renders and SIM.reset):
+     *   data-act="name" (click) and data-submit="name" (form submit) -> handlers.actions[name]
+     *   data-change="name" (change of a select or checkbox)          -> handlers.changes[name]
+     *   data-bind="a.b" (typing into a field)                         -> SIM.set(state.a.b = value)
+     * A handler is fn(state, dataset, element); handlers.run(fn, element) applies one
+     * (default: SIM.update), so an app can add its own effects such as scrolling to the top.
+     */
+    delegate(root, handlers) {
+      if (root.dataset.bound) return;
+      root.dataset.bound = "1";
+      const run = handlers.run || ((fn, el) => fn && SIM.update((s) => fn(s, el.dataset, el)));
+      root.addEventListener("click", (e) => {
+        const el = e.target.closest("[data-act]");
+        if (!el || !root.contains(el)) return;
+        e.preventDefault();
+        if (!el.disabled) run(handlers.actions[el.dataset.act], el);
+      });
+      root.addEventListener("change", (e) => {
+        const el = e.target.closest("[data-change]");
+        if (el) run((handlers.changes || {})[el.dataset.change], el);
+      });
+      root.addEventListener("input", (e) => {
+        const path = e.target.dataset && e.target.dataset.bind;
+        if (path) SIM.set((s) => setPath(s, path, e.target.value));
+      });
+      root.addEventListener("submit", (e) => {
+        e.preventDefault();
+        run(handlers.actions[e.target.dataset.submit], e.target);
+      });
+    },
 
     _focusInfo() {
       const el = document.activeElement;

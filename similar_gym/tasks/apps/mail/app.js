@@ -526,34 +526,8 @@
     if (s.view + "/" + s.folder + "/" + s.openId !== before) window.scrollTo(0, 0);
   }
 
-  function setPath(obj, path, value) {
-    const keys = path.split(".");
-    const last = keys.pop();
-    for (const k of keys) obj = obj[k];
-    obj[last] = value;
-  }
-
   function bind(root) {
-    if (root.dataset.bound) return;
-    root.dataset.bound = "1";
-    root.addEventListener("click", (e) => {
-      const el = e.target.closest("[data-act]");
-      if (!el || !root.contains(el)) return;
-      e.preventDefault();
-      if (!el.disabled) run(ACTIONS[el.dataset.act], el);
-    });
-    root.addEventListener("change", (e) => {
-      const el = e.target.closest("[data-change]");
-      if (el) run(CHANGES[el.dataset.change], el);
-    });
-    root.addEventListener("input", (e) => {
-      const path = e.target.dataset && e.target.dataset.bind;
-      if (path) SIM.set((s) => setPath(s, path, e.target.value));
-    });
-    root.addEventListener("submit", (e) => {
-      e.preventDefault();
-      run(ACTIONS[e.target.dataset.submit], e.target);
-    });
+    SIM.delegate(root, { actions: ACTIONS, changes: CHANGES, run: run });
   }
 
   SIM.define({
