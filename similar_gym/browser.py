@@ -364,17 +364,21 @@ class BrowserSession:
         """Loads ``{ORIGIN}{path}`` (a served file) in the current tab and waits for it."""
         self._call(self._page.goto, f"{ORIGIN}{path}")
 
-    def open(self, path: str) -> None:
+    def open(self, path: str, fresh: bool = False) -> None:
         """Shows the page at ``path``, reusing a tab that already has it loaded.
 
         Up to ``config.max_tabs`` pages stay loaded, so a multi-task env switches between apps
         without reloading them; the least recently shown tab is closed beyond that. A tab whose
         document has navigated elsewhere is loaded again.
+
+        Args:
+            path: Path of a served page.
+            fresh: Load a new document even if the tab has one (the page's own state is reset).
         """
         if path in self._tabs:
             self._tabs.move_to_end(path)
             self._page, self._cdp = self._tabs[path]
-            if urlsplit(self._page.url).path != path:
+            if fresh or urlsplit(self._page.url).path != path:
                 self.goto(path)
             return
         if self._tabs:  # the first page opened takes the initial blank tab

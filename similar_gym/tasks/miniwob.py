@@ -135,7 +135,7 @@ class MiniWoBTask(Task):
         viewport's far corner, where it hovers over nothing; the page's images are loaded
         before the first observation.
         """
-        session.goto(self.page)
+        session.open(self.page, fresh=True)
         width, height = session.config.viewport
         session.mouse_move(width - 1, height - 1)
         started = session.evaluate(_START, seed)
