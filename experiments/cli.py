@@ -41,6 +41,18 @@ def _cmd_bench_env(args: argparse.Namespace) -> int:
     return bench_env.run(args)
 
 
+def _cmd_collect(args: argparse.Namespace) -> int:
+    from experiments import collect_cmd
+
+    return collect_cmd.run(args)
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from experiments import eval_rm
+
+    return eval_rm.run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Builds the argument parser of ``similar`` and its sub-commands."""
     parser = argparse.ArgumentParser(
@@ -79,6 +91,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench_env.add_arguments(p)
     p.set_defaults(func=_cmd_bench_env)
+
+    p = sub.add_parser(
+        "collect", help="MCTS-P: annotate rollouts with the five dimensions, write SRM data"
+    )
+    from experiments import collect_cmd
+
+    collect_cmd.add_arguments(p)
+    p.set_defaults(func=_cmd_collect)
+
+    p = sub.add_parser("eval", help="SRMEval accuracy of a reward model or baseline scorer")
+    from experiments import eval_rm
+
+    eval_rm.add_arguments(p)
+    p.set_defaults(func=_cmd_eval)
     return parser
 
 

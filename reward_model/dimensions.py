@@ -43,24 +43,49 @@ class Dimension:
 
 
 HELPFULNESS = Dimension(
-    "H", "helpfulness", -1.0, 1.0, 3.0, False,
+    "H",
+    "helpfulness",
+    -1.0,
+    1.0,
+    3.0,
+    False,
     "How much the step contributes to finishing the task: "
     "H_i = (1 - AC_{i-1}) / (M - i + 1) * (2 r_i - 1).",
 )
 ODDS_OF_SUCCESS = Dimension(
-    "OS", "odds of success", 0.0, 1.0, 5.0, False,
+    "OS",
+    "odds of success",
+    0.0,
+    1.0,
+    5.0,
+    False,
     "Share of rollouts from after the step that end in success.",
 )
 EFFICIENCY = Dimension(
-    "E", "efficiency", -1.0, 1.0, 5.0, False,
+    "E",
+    "efficiency",
+    -1.0,
+    1.0,
+    5.0,
+    False,
     "How much the step shortens the remaining successful path: (Len_{i-1} - Len_i) / Len_0.",
 )
 TASK_RELEVANCE = Dimension(
-    "TR", "task relevance", 0.0, 1.0, 1.0, True,
+    "TR",
+    "task relevance",
+    0.0,
+    1.0,
+    1.0,
+    True,
     "Whether the action is about the task at all (0/1).",
 )
 COHERENCE = Dimension(
-    "C", "coherence", 0.0, 1.0, 1.0, True,
+    "C",
+    "coherence",
+    0.0,
+    1.0,
+    1.0,
+    True,
     "Whether the action follows sensibly from the earlier ones (0/1).",
 )
 

@@ -38,6 +38,7 @@ class EnvSnapshot:
         success: Whether the goal had been reached.
         last_error: The last action's error.
         page: The task's page state, or ``None`` when the env restores by replay.
+        plan_progress: Oracle plan steps done so far (see :meth:`WebEnv.oracle_next`).
     """
 
     instance: TaskInstance
@@ -47,6 +48,7 @@ class EnvSnapshot:
     success: bool
     last_error: str
     page: Any
+    plan_progress: int = 0
 
 
 class WebEnv(gym.Env[dict[str, Any], Any]):
@@ -128,6 +130,9 @@ class WebEnv(gym.Env[dict[str, Any], Any]):
             if action_mode == "text"
             else spaces.MultiDiscrete(np.array(self.codec.nvec, dtype=np.int64))
         )
+        #: Whether observations carry a screenshot. Rollouts that never look at the screen (MCTS-P,
+        #: tree search) turn it off for speed; the screenshot is then all zeros.
+        self.capture_screenshots = True
         self._session: BrowserSession | None = None
         self._crash: str | None = None
         self._task: Task | None = None
@@ -185,10 +190,13 @@ class WebEnv(gym.Env[dict[str, Any], Any]):
         self._step += 1
         parsed, error = self._decode(action)
         if parsed is not None:
+            expected = self.oracle_next()
             try:
                 error = self._execute(parsed)
                 if error is None:
                     self._actions.append(parsed.to_text())
+                    if expected is not None and parsed.to_text() == expected:
+                        self._plan_progress += 1
             except BrowserCrashed as e:
                 return self._crashed(str(e), parsed)
         self._last_error = error or ""
@@ -231,6 +239,7 @@ class WebEnv(gym.Env[dict[str, Any], Any]):
             success=self._success,
             last_error=self._last_error,
             page=self._task.page_state(self._session),
+            plan_progress=self._plan_progress,
         )
 
     def restore(self, snap: EnvSnapshot) -> dict[str, Any]:
@@ -255,6 +264,7 @@ class WebEnv(gym.Env[dict[str, Any], Any]):
         self._reset_state()
         self._step, self._actions = snap.step, list(snap.actions)
         self._done, self._success, self._last_error = snap.done, snap.success, snap.last_error
+        self._plan_progress = snap.plan_progress
         obs, _ = self._observe()
         return obs
 
@@ -307,6 +317,29 @@ class WebEnv(gym.Env[dict[str, Any], Any]):
             return None
         return self._task.oracle(self._instance)
 
+    @property
+    def plan_progress(self) -> int:
+        """Oracle plan steps done so far in this episode.
+
+        A step counts when the executed action equals the plan's next step on the page as it
+        was, so an episode that wanders off and comes back keeps its place in the plan.
+        """
+        return self._plan_progress
+
+    def oracle_next(self) -> str | None:
+        """Returns the oracle's next action from the current state, as a text action.
+
+        ``None`` when the task has no oracle, the plan is done, or the element the plan's next
+        step names is not on the page (the episode went off the plan's path).
+        """
+        plan = self.oracle_plan()
+        if plan is None or self._plan_progress >= len(plan):
+            return None
+        try:
+            return self.oracle_step(self._plan_progress)
+        except KeyError:
+            return None
+
     def oracle_step(self, index: int) -> str:
         """Returns step ``index`` of the oracle plan as a text action on the current page.
 
@@ -333,6 +366,7 @@ class WebEnv(gym.Env[dict[str, Any], Any]):
         self._truncated = False
         self._success = False
         self._last_error = ""
+        self._plan_progress = 0
         self._crash = None
         self._elements: list[dict[str, Any]] = []
         self._page_text = ""
@@ -440,7 +474,10 @@ class WebEnv(gym.Env[dict[str, Any], Any]):
     def _observe(self) -> tuple[dict[str, Any], Any]:
         assert self._session is not None and self._instance is not None
         (page, status) = self._page_elements()
-        shot = self._session.screenshot(self.screenshot_size)  # type: ignore[arg-type]
+        if self.capture_screenshots:
+            shot = self._session.screenshot(self.screenshot_size)  # type: ignore[arg-type]
+        else:
+            shot = np.zeros((*self.screenshot_size, 3), dtype=np.uint8)
         self._elements = page["elements"]
         self._page_text = page["text"]
         self._last_shot = shot

@@ -1,0 +1,195 @@
+"""Configuration of MCTS-P, the automatic step annotator (``similar collect``).
+
+Every field carries its help text in ``metadata["help"]``; ``similar collect --help`` shows it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+
+def _f(default: Any, help: str, **kw: Any) -> Any:
+    if isinstance(default, list | dict):
+        return field(
+            default_factory=lambda: json.loads(json.dumps(default)), metadata={"help": help}, **kw
+        )
+    return field(default=default, metadata={"help": help}, **kw)
+
+
+#: Own-suite templates that never enter SRMTrain: SRMEval's held-out split ("heldout-templates").
+HELDOUT_TEMPLATES: tuple[str, ...] = (
+    "shop/filter-and-add",
+    "mail/forward-mail",
+    "calendar/reschedule-event",
+    "settings/change-password",
+)
+#: MiniWoB++ pages of SRMEval's second held-out split ("heldout-miniwob"); SRMTrain never sees them.
+HELDOUT_MINIWOB: tuple[str, ...] = (
+    "miniwob/click-dialog-2",
+    "miniwob/click-button-sequence",
+    "miniwob/enter-password",
+    "miniwob/login-user",
+    "miniwob/choose-list",
+    "miniwob/focus-text-2",
+)
+#: MiniWoB++ pages that SRMTrain may use.
+TRAIN_MINIWOB: tuple[str, ...] = (
+    "miniwob/click-button",
+    "miniwob/click-link",
+    "miniwob/click-dialog",
+    "miniwob/click-tab",
+    "miniwob/enter-text",
+    "miniwob/focus-text",
+)
+
+
+@dataclass
+class MCTSPConfig:
+    """What MCTS-P collects and how hard it searches.
+
+    Units of work are task instances ``(task, seed)``; each is annotated independently from a
+    generator seeded by ``(seed, task, instance seed)``, so results do not depend on the number
+    of workers or the order units finish in.
+    """
+
+    tasks: tuple[str, ...] = _f(
+        ("own",),
+        "Task ids or globs to annotate; 'own' = the own suite, 'miniwob' = the MiniWoB++ pages of "
+        "the SRM splits, 'train' = SRMTrain's tasks, 'heldout' = SRMEval's.",
+    )
+    instances_per_task: int = _f(4, "Task instances (seeds) annotated per task.")
+    first_instance_seed: int = _f(0, "Instance seeds are first_instance_seed, +1, +2, ...")
+    seed: int = _f(0, "Seed of every random choice of MCTS-P (proposals, rollouts).")
+    num_candidates: int = _f(4, "N: candidate actions sampled at every step of the followed path.")
+    rollouts_per_candidate: int = _f(2, "Rollouts from after each candidate, to score OS, H and E.")
+    root_rollouts: int = _f(
+        4,
+        "Rollouts from the initial state that estimate the successful length M = Len_0; an "
+        "instance none of them solves is pruned.",
+    )
+    max_depth: int = _f(12, "Most steps annotated along one followed path.")
+    rollout_max_steps: int = _f(
+        20, "Step budget of one rollout (the env's own step limit also applies)."
+    )
+    proposer: str = _f(
+        "oracle:0*1+near-miss*1+random*2",
+        "Proposal policy of the candidates: random, oracle:EPS, near-miss, or a '+'-joined "
+        "mixture of 'name*count' parts (see similar_gym.policies.make_proposer).",
+    )
+    rollout_policy: str = _f(
+        "oracle:0.1", "Policy of the rollouts (same specs as proposer; asked for one action)."
+    )
+    miniwob_proposer: str = _f("random", "Proposal policy on tasks without an oracle (MiniWoB++).")
+    miniwob_rollout_policy: str = _f("random", "Rollout policy on tasks without an oracle.")
+    success_threshold: float = _f(
+        0.5, "r_i of the helpfulness formula is 1 when the candidate's OS reaches this value."
+    )
+    judge: str = _f(
+        "auto",
+        "Judge of TR and C: auto (oracle with task metadata, embedding without), oracle, "
+        "embedding, or llm (then set judge_url).",
+    )
+    judge_url: str = _f(
+        "", "OpenAI-compatible endpoint of the llm judge, e.g. http://127.0.0.1:8000/v1."
+    )
+    judge_model: str = _f("", "Model name sent to the llm judge.")
+    screenshot_size: tuple[int, int] = _f(
+        (480, 640), "Height and width of the stored screenshots (the viewport is 640x480)."
+    )
+    workers: int = _f(2, "Worker processes, one browser each.")
+    heldout_templates: tuple[str, ...] = _f(
+        HELDOUT_TEMPLATES,
+        "Own-suite templates held out of SRMTrain (SRMEval split 'heldout-templates').",
+    )
+    heldout_miniwob: tuple[str, ...] = _f(
+        HELDOUT_MINIWOB,
+        "MiniWoB++ pages held out of SRMTrain (SRMEval split 'heldout-miniwob').",
+    )
+    train_miniwob: tuple[str, ...] = _f(TRAIN_MINIWOB, "MiniWoB++ pages SRMTrain may use.")
+
+    def __post_init__(self) -> None:
+        for name in (
+            "tasks",
+            "screenshot_size",
+            "heldout_templates",
+            "heldout_miniwob",
+            "train_miniwob",
+        ):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                raise TypeError(f"MCTSPConfig.{name} must be a sequence, not a string")
+            setattr(self, name, tuple(value))
+        for name in (
+            "instances_per_task",
+            "num_candidates",
+            "rollouts_per_candidate",
+            "root_rollouts",
+            "max_depth",
+            "rollout_max_steps",
+            "workers",
+        ):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"MCTSPConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if self.num_candidates < 2:
+            raise ValueError("MCTSPConfig.num_candidates must be >= 2 to make preference pairs")
+        if self.judge == "llm" and not self.judge_url:
+            raise ValueError("MCTSPConfig.judge='llm' needs judge_url")
+
+    def split_of(self, task_id: str) -> str:
+        """Returns the SRM split a task's records go to."""
+        if task_id in self.heldout_templates:
+            return "heldout-templates"
+        if task_id in self.heldout_miniwob:
+            return "heldout-miniwob"
+        return "train"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the config as a JSON-able dict (sequences as lists)."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    def save(self, path: str | Path) -> None:
+        """Writes the config as JSON."""
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path) -> MCTSPConfig:
+        """Reads a config written by :meth:`save`; unknown fields are an error."""
+        data = json.loads(Path(path).read_text())
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ValueError(f"{path}: unknown MCTSPConfig field(s) {', '.join(unknown)}")
+        return cls(**data)
+
+    #: Fields that may change between an interrupted run and its resumption.
+    RESUMABLE_FIELDS: ClassVar[tuple[str, ...]] = ("workers",)
+
+
+#: Named configs of ``similar collect --preset``.
+PRESETS: dict[str, dict[str, Any]] = {
+    # The shipped benchmark: the held-out templates and MiniWoB++ pages only.
+    "srmeval-web-v1": {"tasks": ("heldout",), "instances_per_task": 4, "seed": 0},
+    # SRMTrain: everything SRMEval holds out is left out.
+    "srmtrain": {"tasks": ("train",), "instances_per_task": 3, "seed": 1},
+    # A minute-long run that touches every part (one own template, one MiniWoB++ page).
+    "smoke": {
+        "tasks": ("settings/update-profile", "miniwob/click-dialog"),
+        "instances_per_task": 1,
+        "max_depth": 3,
+    },
+}
+
+
+def preset(name: str, **overrides: Any) -> MCTSPConfig:
+    """Returns the config of a named preset, with fields overridden.
+
+    Raises:
+        KeyError: If there is no such preset.
+    """
+    if name not in PRESETS:
+        raise KeyError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    return MCTSPConfig(**{**PRESETS[name], **overrides})

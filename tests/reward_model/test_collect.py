@@ -1,0 +1,90 @@
+"""``collect``: units, resuming after an interruption, merging into the SRM files."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from reward_model.collect import collect, finalize, resolve_units, unit_key
+from reward_model.mcts_p_config import HELDOUT_TEMPLATES, MCTSPConfig, preset
+from similar_gym.srm_data import read_pairs, read_steps
+
+
+def small(**kw):
+    base = dict(
+        tasks=("mail/archive-from", "calendar/delete-event"),
+        instances_per_task=1,
+        max_depth=3,
+        root_rollouts=1,
+        rollouts_per_candidate=1,
+        num_candidates=3,
+        judge="oracle",
+        workers=1,
+        screenshot_size=(240, 320),
+    )
+    base.update(kw)
+    return MCTSPConfig(**base)
+
+
+def test_units_and_splits():
+    cfg = preset("srmeval-web-v1")
+    units = resolve_units(cfg)
+    tasks = {t for t, _ in units}
+    assert tasks == set(cfg.heldout_templates) | set(cfg.heldout_miniwob)
+    assert len(units) == len(tasks) * cfg.instances_per_task
+    train = {t for t, _ in resolve_units(preset("srmtrain"))}
+    assert not train & tasks, "SRMTrain never sees SRMEval's tasks"
+    assert cfg.split_of(HELDOUT_TEMPLATES[0]) == "heldout-templates"
+    assert cfg.split_of("miniwob/click-button") == "train"
+    assert unit_key(("mail/archive-from", 3)) == "mail__archive-from__3"
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="num_candidates"):
+        MCTSPConfig(num_candidates=1)
+    with pytest.raises(ValueError, match="judge_url"):
+        MCTSPConfig(judge="llm")
+    with pytest.raises(ValueError, match="unknown task"):
+        resolve_units(MCTSPConfig(heldout_templates=("shop/no-such-template",)))
+    with pytest.raises(KeyError, match="unknown preset"):
+        preset("nope")
+
+
+def test_interrupted_run_resumes_without_redoing_or_losing(tmp_path):
+    out = tmp_path / "run"
+    seen = []
+
+    def crash_after_first(stats):
+        seen.append(stats["task"])
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        collect(small(), out, progress=False, on_unit=crash_after_first)
+    assert seen == ["mail/archive-from"]
+    first = read_steps(out / "parts" / "mail__archive-from__0.parquet")
+    assert first.num_rows > 0
+
+    again = []
+    report = collect(small(), out, progress=False, on_unit=lambda s: again.append(s["task"]))
+    assert again == ["calendar/delete-event"], "the finished unit is not redone"
+    assert (report.skipped, report.done, report.units) == (1, 1, 2)
+    assert read_steps(out / "parts" / "mail__archive-from__0.parquet").equals(first)
+
+    with pytest.raises(ValueError, match="another config"):
+        collect(small(max_depth=4), out, progress=False)
+
+    manifest = finalize(out, command=["similar", "collect"])
+    steps = read_steps(out / "steps.parquet")
+    pairs = read_pairs(out / "pairs.parquet")
+    assert manifest["steps"] == steps.num_rows > 0
+    assert manifest["pairs"] == pairs.num_rows > 0
+    assert manifest["units_done"] == 2 and manifest["command"] == "similar collect"
+    assert set(manifest["versions"]) >= {"python", "playwright", "chromium", "torch"}
+    assert json.loads((out / "manifest.json").read_text()) == manifest
+    df = pd.read_parquet(out / "pairs.parquet")
+    assert set(df["type"]) <= {"H", "OS", "E", "TR", "C", "total"}
+    assert (df["split"] == "train").all()
+    assert (out / "srmtrain" / "pairs.parquet").exists()
+    assert not (out / "srmeval").exists()
+    lines = (out / "trajectories.jsonl").read_text().splitlines()
+    assert lines and all(json.loads(x)["actions"] for x in lines)
