@@ -71,10 +71,16 @@ def resolve_units(config: MCTSPConfig) -> list[Unit]:
         unknown = [t for t in getattr(config, name) if t not in known]
         if unknown:
             raise ValueError(f"MCTSPConfig.{name} names unknown task(s): {', '.join(unknown)}")
-    seeds = range(
-        config.first_instance_seed, config.first_instance_seed + config.instances_per_task
-    )
-    return [(t, s) for t in tasks for s in seeds]
+    first = config.first_instance_seed
+    units = []
+    for t in tasks:
+        n = config.miniwob_instances_per_task if _is_miniwob(t) else config.instances_per_task
+        units.extend((t, s) for s in range(first, first + n))
+    return units
+
+
+def _is_miniwob(task_id: str) -> bool:
+    return task_id.startswith("miniwob/")
 
 
 def unit_key(unit: Unit) -> str:
@@ -121,7 +127,7 @@ def annotate_unit(unit: Unit) -> dict[str, Any]:
     w = _WORKER
     config: MCTSPConfig = w["config"]
     task_id, seed = unit
-    own = not task_id.startswith("miniwob/")
+    own = not _is_miniwob(task_id)
     result = annotate_instance(
         w["env"],
         task_id,
@@ -132,7 +138,7 @@ def annotate_unit(unit: Unit) -> dict[str, Any]:
         rng=unit_rng(config, unit),
         num_candidates=config.num_candidates,
         rollouts_per_candidate=config.rollouts_per_candidate,
-        root_rollouts=config.root_rollouts,
+        root_rollouts=config.root_rollouts if own else config.miniwob_root_rollouts,
         max_depth=config.max_depth,
         rollout_max_steps=config.rollout_max_steps,
         success_threshold=config.success_threshold,

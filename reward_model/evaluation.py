@@ -382,7 +382,7 @@ class EvalReport:
     def format_table(self) -> str:
         """Returns a readable table: rows are types and average, columns are splits."""
         columns = [ALL, *self.splits] if len(self.splits) > 1 else [ALL]
-        width = max(22, *(len(c) + 2 for c in columns))
+        width = max(26, *(len(c) + 2 for c in columns))
         lines = [f"model: {self.model}   data: {self.data}   pairs: {self.n_pairs}"]
         lines.append(f"{'type':<8}" + "".join(f"{c:>{width}}" for c in columns))
         for kind in (*PAIR_TYPES, AVERAGE):
@@ -393,7 +393,7 @@ class EvalReport:
                     cells.append(f"{'-':>{width}}")
                     continue
                 half = 100 * max(a.acc - a.low, a.high - a.acc)
-                cells.append(f"{f'{100 * a.acc:5.1f} ± {half:4.1f}  (n={a.n})':>{width}}")
+                cells.append(f"{f'{100 * a.acc:5.1f} ± {half:4.1f} (n={a.n:>5})':>{width}}")
             lines.append(f"{kind:<8}" + "".join(cells))
         lines.append(
             "accuracy in % ± half-width of the 95% interval (Wilson; average: normal approx.); "

@@ -61,15 +61,23 @@ class MCTSPConfig:
         "Task ids or globs to annotate; 'own' = the own suite, 'miniwob' = the MiniWoB++ pages of "
         "the SRM splits, 'train' = SRMTrain's tasks, 'heldout' = SRMEval's.",
     )
-    instances_per_task: int = _f(4, "Task instances (seeds) annotated per task.")
+    instances_per_task: int = _f(4, "Task instances (seeds) annotated per own-suite task.")
+    miniwob_instances_per_task: int = _f(
+        10,
+        "Task instances per MiniWoB++ task (their episodes are short and random rollouts often "
+        "fail, so they need more instances for as many pairs).",
+    )
     first_instance_seed: int = _f(0, "Instance seeds are first_instance_seed, +1, +2, ...")
     seed: int = _f(0, "Seed of every random choice of MCTS-P (proposals, rollouts).")
     num_candidates: int = _f(4, "N: candidate actions sampled at every step of the followed path.")
-    rollouts_per_candidate: int = _f(2, "Rollouts from after each candidate, to score OS, H and E.")
+    rollouts_per_candidate: int = _f(3, "Rollouts from after each candidate, to score OS, H and E.")
     root_rollouts: int = _f(
         4,
         "Rollouts from the initial state that estimate the successful length M = Len_0; an "
         "instance none of them solves is pruned.",
+    )
+    miniwob_root_rollouts: int = _f(
+        8, "Root rollouts on tasks without an oracle (their random rollouts succeed less often)."
     )
     max_depth: int = _f(12, "Most steps annotated along one followed path.")
     rollout_max_steps: int = _f(
@@ -81,7 +89,7 @@ class MCTSPConfig:
         "mixture of 'name*count' parts (see similar_gym.policies.make_proposer).",
     )
     rollout_policy: str = _f(
-        "oracle:0.1", "Policy of the rollouts (same specs as proposer; asked for one action)."
+        "oracle:0.05", "Policy of the rollouts (same specs as proposer; asked for one action)."
     )
     miniwob_proposer: str = _f("random", "Proposal policy on tasks without an oracle (MiniWoB++).")
     miniwob_rollout_policy: str = _f("random", "Rollout policy on tasks without an oracle.")
@@ -125,6 +133,8 @@ class MCTSPConfig:
             setattr(self, name, tuple(value))
         for name in (
             "instances_per_task",
+            "miniwob_instances_per_task",
+            "miniwob_root_rollouts",
             "num_candidates",
             "rollouts_per_candidate",
             "root_rollouts",
@@ -179,6 +189,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "smoke": {
         "tasks": ("settings/update-profile", "miniwob/click-dialog"),
         "instances_per_task": 1,
+        "miniwob_instances_per_task": 1,
         "max_depth": 3,
     },
 }

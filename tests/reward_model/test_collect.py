@@ -31,7 +31,9 @@ def test_units_and_splits():
     units = resolve_units(cfg)
     tasks = {t for t, _ in units}
     assert tasks == set(cfg.heldout_templates) | set(cfg.heldout_miniwob)
-    assert len(units) == len(tasks) * cfg.instances_per_task
+    own = [u for u in units if not u[0].startswith("miniwob/")]
+    assert len(own) == len(cfg.heldout_templates) * cfg.instances_per_task
+    assert len(units) - len(own) == len(cfg.heldout_miniwob) * cfg.miniwob_instances_per_task
     train = {t for t, _ in resolve_units(preset("srmtrain"))}
     assert not train & tasks, "SRMTrain never sees SRMEval's tasks"
     assert cfg.split_of(HELDOUT_TEMPLATES[0]) == "heldout-templates"

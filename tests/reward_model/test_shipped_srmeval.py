@@ -52,6 +52,7 @@ def _regenerate_and_compare(task, seed, shipped, manifest, tmp_path):
             "tasks": (task,),
             "first_instance_seed": seed,
             "instances_per_task": 1,
+            "miniwob_instances_per_task": 1,
             "workers": 1,
         }
     )
