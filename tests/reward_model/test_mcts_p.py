@@ -44,8 +44,7 @@ def env():
     e.close()
 
 
-@pytest.fixture(scope="module")
-def annotated(env):
+def _annotate_archive(env):
     return annotate_instance(
         env,
         "mail/archive-from",
@@ -59,6 +58,11 @@ def annotated(env):
         root_rollouts=2,
         max_depth=6,
     )
+
+
+@pytest.fixture(scope="module")
+def annotated(env):
+    return _annotate_archive(env)
 
 
 def test_annotated_instance_follows_the_oracle_to_success(annotated):
@@ -103,19 +107,7 @@ def test_history_grows_along_the_followed_path(annotated):
 
 
 def test_annotation_is_deterministic(env, annotated):
-    again = annotate_instance(
-        env,
-        "mail/archive-from",
-        0,
-        proposer=make_proposer("oracle:0*1+near-miss*1+random*2"),
-        rollout_policy=make_proposer("oracle:0.1"),
-        judge=OracleJudge(),
-        rng=np.random.default_rng(0),
-        num_candidates=4,
-        rollouts_per_candidate=2,
-        root_rollouts=2,
-        max_depth=6,
-    )
+    again = _annotate_archive(env)
     assert [(s["id"], s["context"], s["scores"]) for s in again.steps] == [
         (s["id"], s["context"], s["scores"]) for s in annotated.steps
     ]
