@@ -18,6 +18,7 @@ from gymnasium.envs.registration import register, registry
 
 if TYPE_CHECKING:
     from similar_gym.actions import Action, ActionError, parse_action
+    from similar_gym.records import StepContext
     from similar_gym.srmeval_env import SRMEvalEnv
     from similar_gym.web_env import WebEnv
 
@@ -27,6 +28,7 @@ __all__ = [
     "Action",
     "ActionError",
     "SRMEvalEnv",
+    "StepContext",
     "WebEnv",
     "__version__",
     "parse_action",
@@ -39,6 +41,7 @@ _LAZY = {
     "parse_action": "similar_gym.actions",
     "WebEnv": "similar_gym.web_env",
     "SRMEvalEnv": "similar_gym.srmeval_env",
+    "StepContext": "similar_gym.records",
 }
 
 
