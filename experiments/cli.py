@@ -47,6 +47,12 @@ def _cmd_collect(args: argparse.Namespace) -> int:
     return collect_cmd.run(args)
 
 
+def _cmd_train_rm(args: argparse.Namespace) -> int:
+    from experiments import train_rm_cmd
+
+    return train_rm_cmd.run(args)
+
+
 def _cmd_eval(args: argparse.Namespace) -> int:
     from experiments import eval_rm
 
@@ -99,6 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     collect_cmd.add_arguments(p)
     p.set_defaults(func=_cmd_collect)
+
+    p = sub.add_parser(
+        "train-rm", help="Triple-M: train the Similar reward model on SRMTrain, score SRMEval"
+    )
+    from experiments import train_rm_cmd
+
+    train_rm_cmd.add_arguments(p)
+    p.set_defaults(func=_cmd_train_rm)
 
     p = sub.add_parser("eval", help="SRMEval accuracy of a reward model or baseline scorer")
     from experiments import eval_rm

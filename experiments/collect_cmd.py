@@ -13,12 +13,13 @@ Run the same command again to resume an interrupted run.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import shutil
 import sys
 from pathlib import Path
 from typing import Any
+
+from experiments.config_args import add_config_arguments, given_fields
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -42,28 +43,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "(similar_gym/data/srmeval-web-v1/)",
     )
     p.add_argument("--json", action="store_true", help="print the manifest as JSON")
-    group = p.add_argument_group("MCTS-P config (MCTSPConfig)")
-    for f in dataclasses.fields(MCTSPConfig):
-        flag = "--" + f.name.replace("_", "-")
-        default = f.default
-        shown = " ".join(map(str, default)) if isinstance(default, tuple) else default
-        helptext = f"{f.metadata.get('help', '')} (default: {shown})".replace("%", "%%")
-        if isinstance(default, tuple):
-            kind = int if default and isinstance(default[0], int) else str
-            group.add_argument(flag, nargs="+", type=kind, default=None, help=helptext)
-        else:
-            group.add_argument(flag, type=type(default), default=None, help=helptext)
+    add_config_arguments(p, MCTSPConfig, "MCTS-P config (MCTSPConfig)")
 
 
 def config_from_args(args: argparse.Namespace) -> Any:
     """Builds the MCTSPConfig: the preset (if any), then every option given explicitly."""
     from reward_model.mcts_p_config import MCTSPConfig, preset
 
-    given = {
-        f.name: getattr(args, f.name)
-        for f in dataclasses.fields(MCTSPConfig)
-        if getattr(args, f.name, None) is not None
-    }
+    given = given_fields(args, MCTSPConfig)
     return preset(args.preset, **given) if args.preset else MCTSPConfig(**given)
 
 

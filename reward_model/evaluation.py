@@ -176,24 +176,27 @@ class EmbeddingScorer:
 class ModelScorer:
     """A trained :class:`~reward_model.modeling.SimilarRewardModel` as a scorer.
 
-    Columns ``H, OS, E, TR, C`` are the model's dimension estimates and ``total`` its estimate
-    of ``3*H + 5*OS + 5*E + TR + C``.
+    Columns ``H, OS, E, TR, C`` are the model's dimension estimates and ``total`` its one mixed
+    reward (the gated reward after stage 2, else its estimate of ``3*H + 5*OS + 5*E + TR + C``).
 
     Args:
-        name_or_path: ``"default"`` or a checkpoint folder.
+        model: A model, ``"default"`` or a checkpoint folder.
         batch_size: Steps per model call.
     """
 
-    def __init__(self, name_or_path: str | Path = "default", batch_size: int = 32):
+    def __init__(self, model: Any = "default", batch_size: int = 32):
         from reward_model.modeling import SimilarRewardModel
 
-        self.name = str(name_or_path)
-        self.model = SimilarRewardModel.from_pretrained(name_or_path)
+        if isinstance(model, SimilarRewardModel):
+            self.name, self.model = "model", model
+        else:
+            self.name, self.model = str(model), SimilarRewardModel.from_pretrained(model)
         self.batch_size = batch_size
 
     def score(self, contexts: Sequence[StepContext]) -> np.ndarray:
         """Returns the model's scores, one column per type of :data:`PAIR_TYPES`."""
         out = self.model.score(contexts, batch_size=self.batch_size)
+        out = {**out, "total": out["reward"]}
         return np.stack([out[t] for t in PAIR_TYPES], axis=1).astype(np.float64)
 
 

@@ -18,6 +18,8 @@ the config.
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +35,8 @@ from similar_gym.records import StepContext
 #: Folder of the checkpoint ``from_pretrained("default")`` loads.
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "checkpoints" / "default"
 _WEIGHTS = "model.safetensors"
+#: Screenshots whose resized tensors :meth:`SimilarRewardModel.encode` keeps.
+PIXEL_CACHE_SIZE = 1024
 _ADAPTER = "adapter"
 
 
@@ -147,6 +151,7 @@ class SimilarRewardModel(nn.Module):
             nn.GELU(),
             nn.Linear(config.gate_hidden, len(CODES)),
         )
+        self._pixel_cache: OrderedDict[bytes, torch.Tensor] = OrderedDict()
         self.register_buffer("scales", torch.tensor(SCALES, dtype=torch.float32), persistent=False)
 
     # ------------------------------------------------------------------ inputs and forward
@@ -164,10 +169,20 @@ class SimilarRewardModel(nn.Module):
             )
         )
         if self.config.use_image:
-            batch["pixel_values"] = torch.stack(
-                [image_tensor(c, self.config.image_size) for c in contexts]
-            )
+            batch["pixel_values"] = torch.stack([self._pixels(c) for c in contexts])
         return batch
+
+    def _pixels(self, ctx: StepContext) -> torch.Tensor:
+        """The screenshot tensor, cached per encoded screenshot (pairs share their state's)."""
+        if not isinstance(ctx.screenshot, bytes):
+            return image_tensor(ctx, self.config.image_size)
+        key = hashlib.sha1(ctx.screenshot).digest()
+        hit = self._pixel_cache.get(key)
+        if hit is None:
+            hit = self._pixel_cache[key] = image_tensor(ctx, self.config.image_size)
+            if len(self._pixel_cache) > PIXEL_CACHE_SIZE:
+                self._pixel_cache.popitem(last=False)
+        return hit
 
     def forward(
         self,
@@ -197,8 +212,9 @@ class SimilarRewardModel(nn.Module):
 
         Returns:
             ``{"H", "OS", "E", "TR", "C"}`` raw dimension estimates (scaled predictions divided
-            by their scale), ``"total"`` (the sum of the scaled predictions) and ``"reward"``
-            (the gated reward), each an ``(n,)`` array.
+            by their scale), ``"total"`` (the sum of the scaled predictions) and ``"reward"``,
+            the one mixed reward: the gated mix once stage 2 trained the gate
+            (``config.gate_trained``), the total before. Each an ``(n,)`` array.
         """
         was_training = self.training
         self.eval()
@@ -215,7 +231,8 @@ class SimilarRewardModel(nn.Module):
         raw = (s / self.scales).numpy()
         result = {c: raw[:, i] for i, c in enumerate(CODES)}
         result["total"] = s.sum(-1).numpy()
-        result["reward"] = torch.cat(rewards).float().numpy()
+        gated = torch.cat(rewards).float().numpy()
+        result["reward"] = gated if self.config.gate_trained else result["total"]
         return result
 
     # ------------------------------------------------------------------ checkpoints

@@ -51,6 +51,11 @@ class SimilarRMConfig(JsonConfig):
     vision_heads: int = help_field(3, "Attention heads of the vision encoder.")
     fusion_hidden: int = help_field(384, "Size of the fused hidden state h.")
     gate_hidden: int = help_field(64, "Hidden size of the gating MLP of stage 2.")
+    gate_trained: bool = help_field(
+        False,
+        "Whether stage 2 trained the gate; until then the reward is the plain total of the "
+        "scaled scores.",
+    )
 
     def __post_init__(self) -> None:
         self.lora_target_modules = tuple(self.lora_target_modules)

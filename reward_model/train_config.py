@@ -1,0 +1,54 @@
+"""Configuration of Triple-M training (``similar train-rm``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from reward_model.config_base import JsonConfig, help_field
+
+
+@dataclass
+class TrainRMConfig(JsonConfig):
+    """What Triple-M trains on and how.
+
+    Stage 1 fits the LoRA adapters, the vision encoder, the fusion layer and the 5-way
+    regression head with MSE on the scaled targets ``3*H, 5*OS, 5*E, TR, C`` of SRMTrain's step
+    records. Stage 2 freezes all of that and fits the gating MLP with a Bradley-Terry loss on
+    SRMTrain's pairs.
+    """
+
+    train_dir: str = help_field(
+        "runs/srmtrain",
+        "SRMTrain run folder of `similar collect` (reads srmtrain/steps.parquet and "
+        "srmtrain/pairs.parquet).",
+    )
+    eval_pairs: str = help_field(
+        "", "SRMEval pairs file scored after every epoch; empty = the shipped SRMEval-Web v1."
+    )
+    out: str = help_field("runs/rm", "Output folder: checkpoints, TensorBoard logs, final model.")
+    stage1_epochs: int = help_field(3, "Epochs of stage 1 (regression).")
+    stage2_epochs: int = help_field(20, "Epochs of stage 2 (gate, on cached hidden states).")
+    batch_size: int = help_field(16, "Step records per stage-1 batch.")
+    lr: float = help_field(3e-4, "Learning rate of stage 1 (AdamW).")
+    gate_lr: float = help_field(1e-3, "Learning rate of stage 2 (AdamW).")
+    weight_decay: float = help_field(0.01, "AdamW weight decay.")
+    eval_max_pairs: int = help_field(
+        0, "Score at most this many SRMEval pairs per epoch (0 = all)."
+    )
+    seed: int = help_field(0, "Seed of initialisation and shuffling.")
+    threads: int = help_field(0, "Torch CPU threads (0 = torch's default).")
+    use_image: bool = help_field(True, "Multi-modal: read the screenshot.")
+    use_history: bool = help_field(True, "Multi-step: read the earlier steps.")
+    stage2: bool = help_field(True, "Multi-objective: train the gate (stage 2).")
+    max_length: int = help_field(128, "Tokens of the text input.")
+
+    RESUMABLE_FIELDS: ClassVar[tuple[str, ...]] = ("threads", "eval_max_pairs")
+
+    def __post_init__(self) -> None:
+        for name in ("batch_size",):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"TrainRMConfig.{name} must be >= 1")
+        for name in ("stage1_epochs", "stage2_epochs", "eval_max_pairs", "threads"):
+            if int(getattr(self, name)) < 0:
+                raise ValueError(f"TrainRMConfig.{name} must be >= 0")

@@ -1,0 +1,111 @@
+"""Triple-M training on a tiny synthetic SRMTrain: both stages, logs, checkpoints, resume."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from reward_model.modeling import SimilarRewardModel
+from reward_model.modeling_config import SimilarRMConfig
+from reward_model.pairs import build_pairs
+from reward_model.train_config import TrainRMConfig
+from reward_model.trainer import TripleMTrainer, load_optimizer, save_optimizer
+from similar_gym.records import StepContext, encode_png
+from similar_gym.srm_data import read_steps, step_row, write_pairs, write_steps
+
+TINY = SimilarRMConfig(
+    image_size=(32, 48),
+    vision_hidden=32,
+    vision_layers=1,
+    vision_heads=2,
+    fusion_hidden=32,
+    gate_hidden=8,
+    lora_r=2,
+    max_length=48,
+)
+
+
+@pytest.fixture(scope="module")
+def train_dir(tmp_path_factory):
+    """12 states x 3 candidates; the candidate on the goal's button scores best."""
+    root = tmp_path_factory.mktemp("srmtrain")
+    rng = np.random.default_rng(0)
+    rows = []
+    for s in range(12):
+        shot = encode_png(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8))
+        goal = ["red", "blue", "green"][s % 3]
+        for j, colour in enumerate(["red", "blue", "green"]):
+            ok = colour == goal
+            ctx = StepContext(
+                f"Buy the {goal} hat.", (), shot, f'[{j}] button "{colour} hat"',
+                f"click({j})", f'button "{colour} hat"', "shop/x", 0,
+            )  # fmt: skip
+            scores = [0.3 if ok else -0.3, 1.0 if ok else 0.0, 0.3 if ok else -0.3, 1.0, 1.0]
+            rows.append(
+                step_row(f"n{s}/c{j}", ctx, scores, followed=ok, node=f"n{s}",
+                         template="shop/x", suite="own", split="train", seed=s)
+            )  # fmt: skip
+    write_steps(rows, root / "srmtrain" / "steps.parquet")
+    steps = read_steps(root / "srmtrain" / "steps.parquet").to_pylist()
+    pairs = build_pairs(steps)
+    write_pairs(pairs, root / "srmtrain" / "pairs.parquet")
+    write_pairs(pairs[:60], root / "eval.parquet")
+    return root
+
+
+def config(train_dir, out, **kw):
+    base = dict(
+        train_dir=str(train_dir),
+        eval_pairs=str(train_dir / "eval.parquet"),
+        out=str(out),
+        stage1_epochs=2,
+        stage2_epochs=3,
+        batch_size=8,
+        lr=3e-3,
+    )
+    return TrainRMConfig(**{**base, **kw})
+
+
+def test_two_stages_logs_checkpoints_and_resume(train_dir, tmp_path):
+    out = tmp_path / "rm"
+    trainer = TripleMTrainer(config(train_dir, out), TINY, progress=False)
+    result = trainer.train()
+    assert set(result["accuracy"]["all"]) == {"H", "OS", "E", "TR", "C", "total", "average"}
+    state = json.loads((out / "state.json").read_text())
+    assert state["stage1"] == 2 and state["stage2"] == 3
+    assert list((out / "tensorboard").glob("events.out.tfevents.*"))
+    model = SimilarRewardModel.from_pretrained(out / "final")
+    assert model.config.gate_trained
+    assert (out / "last" / "optimizer.safetensors").exists()
+
+    # A second call with the same config resumes after the last epoch: nothing left to train.
+    again = TripleMTrainer(config(train_dir, out), TINY, progress=False).train()
+    assert again["accuracy"] == result["accuracy"]
+    with pytest.raises(ValueError, match="another config"):
+        TripleMTrainer(config(train_dir, out, lr=1e-4), TINY, progress=False).train()
+
+
+def test_stage1_learns_the_toy_task(train_dir, tmp_path):
+    torch.manual_seed(0)
+    cfg = config(train_dir, tmp_path / "rm", stage1_epochs=12, stage2=False, lr=3e-3)
+    result = TripleMTrainer(cfg, TINY, progress=False).train()
+    assert result["accuracy"]["all"]["OS"]["acc"] >= 0.8
+
+
+def test_missing_data_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="similar collect --preset srmtrain"):
+        TripleMTrainer(config(tmp_path, tmp_path / "rm"), TINY, progress=False).train()
+
+
+def test_optimizer_state_round_trip_without_pickle(tmp_path):
+    w = torch.nn.Parameter(torch.ones(3))
+    opt = torch.optim.AdamW([w], lr=0.1)
+    w.sum().backward()
+    opt.step()
+    save_optimizer(opt, tmp_path)
+    opt2 = torch.optim.AdamW([torch.nn.Parameter(torch.ones(3))], lr=0.5)
+    load_optimizer(opt2, tmp_path)
+    a, b = opt.state_dict(), opt2.state_dict()
+    assert b["param_groups"][0]["lr"] == 0.1
+    assert torch.equal(a["state"][0]["exp_avg"], b["state"][0]["exp_avg"])
