@@ -12,17 +12,6 @@ from reward_model.modeling import SimilarRewardModel, format_text
 from reward_model.modeling_config import SimilarRMConfig
 from similar_gym.records import StepContext
 
-TINY = dict(
-    image_size=(32, 48),
-    vision_hidden=32,
-    vision_layers=1,
-    vision_heads=2,
-    fusion_hidden=32,
-    gate_hidden=8,
-    lora_r=2,
-    max_length=64,
-)
-
 
 def ctx(action="click(3)", target='button "Buy"', history=(), seed=0):
     rng = np.random.default_rng(seed)
@@ -31,9 +20,14 @@ def ctx(action="click(3)", target='button "Buy"', history=(), seed=0):
 
 
 @pytest.fixture(scope="module")
-def model():
+def tiny(tiny_model_kwargs):
+    return tiny_model_kwargs
+
+
+@pytest.fixture(scope="module")
+def model(tiny):
     torch.manual_seed(0)
-    return SimilarRewardModel(SimilarRMConfig(**TINY))
+    return SimilarRewardModel(SimilarRMConfig(**tiny))
 
 
 def test_score_shapes_and_gated_reward(model):
@@ -50,16 +44,16 @@ def test_score_shapes_and_gated_reward(model):
     assert model.score([])["reward"].shape == (0,)
 
 
-def test_text_input_follows_the_ablation_switches():
+def test_text_input_follows_the_ablation_switches(tiny):
     step = ctx(history=('fill(2, "hat") on textbox "Search"',))
-    full = format_text(step, SimilarRMConfig(**TINY))
+    full = format_text(step, SimilarRMConfig(**tiny))
     assert "Goal: Buy the red hat." in full and 'Action: click(3) on button "Buy"' in full
     assert "Earlier: fill(2" in full
-    assert "Earlier" not in format_text(step, SimilarRMConfig(**{**TINY, "use_history": False}))
+    assert "Earlier" not in format_text(step, SimilarRMConfig(**{**tiny, "use_history": False}))
 
 
-def test_text_only_model_needs_no_screenshot():
-    m = SimilarRewardModel(SimilarRMConfig(**{**TINY, "use_image": False}))
+def test_text_only_model_needs_no_screenshot(tiny):
+    m = SimilarRewardModel(SimilarRMConfig(**{**tiny, "use_image": False}))
     assert not hasattr(m, "vision")
     assert "pixel_values" not in m.encode([ctx()])
     assert m.score([ctx()])["reward"].shape == (1,)
@@ -112,8 +106,8 @@ def test_bad_checkpoints_give_clear_errors(model, tmp_path):
         SimilarRewardModel.from_pretrained(missing)
 
 
-def test_config_validation():
+def test_config_validation(tiny):
     with pytest.raises(ValueError, match="multiple of patch_size"):
         SimilarRMConfig(image_size=(40, 48))
     with pytest.raises(FileNotFoundError, match="not 'minilm'"):
-        SimilarRewardModel(SimilarRMConfig(**{**TINY, "backbone": "/no/such/model"}))
+        SimilarRewardModel(SimilarRMConfig(**{**tiny, "backbone": "/no/such/model"}))

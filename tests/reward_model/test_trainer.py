@@ -14,16 +14,10 @@ from reward_model.trainer import TripleMTrainer, load_optimizer, save_optimizer
 from similar_gym.records import StepContext, encode_png
 from similar_gym.srm_data import read_steps, step_row, write_pairs, write_steps
 
-TINY = SimilarRMConfig(
-    image_size=(32, 48),
-    vision_hidden=32,
-    vision_layers=1,
-    vision_heads=2,
-    fusion_hidden=32,
-    gate_hidden=8,
-    lora_r=2,
-    max_length=48,
-)
+
+@pytest.fixture(scope="module")
+def tiny(tiny_model_kwargs):
+    return SimilarRMConfig(**tiny_model_kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -67,9 +61,9 @@ def config(train_dir, out, **kw):
     return TrainRMConfig(**{**base, **kw})
 
 
-def test_two_stages_logs_checkpoints_and_resume(train_dir, tmp_path):
+def test_two_stages_logs_checkpoints_and_resume(train_dir, tmp_path, tiny):
     out = tmp_path / "rm"
-    trainer = TripleMTrainer(config(train_dir, out), TINY, progress=False)
+    trainer = TripleMTrainer(config(train_dir, out), tiny, progress=False)
     result = trainer.train()
     assert set(result["accuracy"]["all"]) == {"H", "OS", "E", "TR", "C", "total", "average"}
     state = json.loads((out / "state.json").read_text())
@@ -80,22 +74,22 @@ def test_two_stages_logs_checkpoints_and_resume(train_dir, tmp_path):
     assert (out / "last" / "optimizer.safetensors").exists()
 
     # A second call with the same config resumes after the last epoch: nothing left to train.
-    again = TripleMTrainer(config(train_dir, out), TINY, progress=False).train()
+    again = TripleMTrainer(config(train_dir, out), tiny, progress=False).train()
     assert again["accuracy"] == result["accuracy"]
     with pytest.raises(ValueError, match="another config"):
-        TripleMTrainer(config(train_dir, out, lr=1e-4), TINY, progress=False).train()
+        TripleMTrainer(config(train_dir, out, lr=1e-4), tiny, progress=False).train()
 
 
-def test_stage1_learns_the_toy_task(train_dir, tmp_path):
+def test_stage1_learns_the_toy_task(train_dir, tmp_path, tiny):
     torch.manual_seed(0)
     cfg = config(train_dir, tmp_path / "rm", stage1_epochs=12, stage2=False, lr=3e-3)
-    result = TripleMTrainer(cfg, TINY, progress=False).train()
+    result = TripleMTrainer(cfg, tiny, progress=False).train()
     assert result["accuracy"]["all"]["OS"]["acc"] >= 0.8
 
 
-def test_missing_data_is_a_clear_error(tmp_path):
+def test_missing_data_is_a_clear_error(tmp_path, tiny):
     with pytest.raises(FileNotFoundError, match="similar collect --preset srmtrain"):
-        TripleMTrainer(config(tmp_path, tmp_path / "rm"), TINY, progress=False).train()
+        TripleMTrainer(config(tmp_path, tmp_path / "rm"), tiny, progress=False).train()
 
 
 def test_optimizer_state_round_trip_without_pickle(tmp_path):
