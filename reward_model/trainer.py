@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from reward_model.dimensions import PAIR_TYPES, SCALES
-from reward_model.evaluation import EvalReport, ModelScorer, evaluate
+from reward_model.evaluation import EvalReport, ModelScorer, context_key, evaluate
 from reward_model.modeling import SimilarRewardModel
 from reward_model.modeling_config import SimilarRMConfig
 from reward_model.train_config import TrainRMConfig
@@ -229,9 +229,10 @@ class TripleMTrainer:
                 total = 0.0
                 for b in range(0, len(order), 256):
                     idx = order[b : b + 256]
-                    w = torch.softmax(self.model.gate(hidden), dim=-1)
-                    reward = (w * scores).sum(-1)
-                    loss = -F.logsigmoid(reward[chosen[idx]] - reward[rejected[idx]]).mean()
+                    margin = self._gated(hidden, scores, chosen[idx]) - self._gated(
+                        hidden, scores, rejected[idx]
+                    )
+                    loss = -F.logsigmoid(margin).mean()
                     gate_opt.zero_grad()
                     loss.backward()
                     gate_opt.step()
@@ -253,16 +254,23 @@ class TripleMTrainer:
         self.report = report
         return result
 
+    def _gated(
+        self, hidden: torch.Tensor, scores: torch.Tensor, rows: torch.Tensor
+    ) -> torch.Tensor:
+        """The gated reward of the cached states ``rows``."""
+        weights = torch.softmax(self.model.gate(hidden[rows]), dim=-1)
+        return (weights * scores[rows]).sum(-1)
+
     @torch.no_grad()
     def _cache_pair_states(self) -> tuple[torch.Tensor, torch.Tensor, dict[int, int]]:
         """Hidden states and scores of every distinct candidate of the training pairs."""
         self.model.eval()
-        keys: dict[tuple[Any, ...], int] = {}
+        keys: dict[bytes, int] = {}
         index: dict[int, int] = {}
         unique: list[StepContext] = []
         for pair in self.pairs:
             for ctx in pair:
-                key = (ctx.instruction, ctx.history, ctx.page_text, ctx.action, ctx.target)
+                key = context_key(ctx)
                 if key not in keys:
                     keys[key] = len(unique)
                     unique.append(ctx)

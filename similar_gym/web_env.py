@@ -137,6 +137,8 @@ class WebEnv(gym.Env[dict[str, Any], Any]):
         self._crash: str | None = None
         self._task: Task | None = None
         self._instance: TaskInstance | None = None
+        self._plan: list[OracleStep] | None = None
+        self._plan_of: TaskInstance | None = None
         self._reset_state()
 
     # ------------------------------------------------------------------ gymnasium API
@@ -315,7 +317,9 @@ class WebEnv(gym.Env[dict[str, Any], Any]):
         """Returns the current instance's oracle plan (elements named by ``data-key``), if any."""
         if self._task is None or self._instance is None:
             return None
-        return self._task.oracle(self._instance)
+        if self._plan_of is not self._instance:  # plans are pure in the instance: build once
+            self._plan, self._plan_of = self._task.oracle(self._instance), self._instance
+        return None if self._plan is None else list(self._plan)
 
     @property
     def plan_progress(self) -> int:
