@@ -3,11 +3,12 @@
 A :class:`BrowserSession` owns one headless Chromium (Playwright's sync API driving Debian's
 ``/usr/bin/chromium`` or any Chromium given by path) with one page that is reused across episodes.
 
-Lockdown: the page reaches only the files the session serves. Every request goes through
-Playwright's request routing; requests to the session's origin (``http://similar.test/``) are
-answered from the mounted folders, everything else is aborted. Behind that, Chromium is started
-with a dead proxy and a host resolver that resolves nothing, so a request that escaped routing
-(a WebSocket, say) still reaches no other machine.
+Lockdown: the page reaches only the files the session serves. Chromium is started with the
+session's :class:`~similar_gym.serving.PageServer` as its proxy for every address, loopback
+included, and with a host resolver that resolves nothing, so every request the page makes arrives
+at that server: requests to the session's origin (``http://similar.test/``) are answered from the
+mounted folders, everything else (other hosts and ports, HTTPS and WebSocket tunnels) is refused
+and recorded in :attr:`BrowserSession.blocked_requests`.
 
 Bounded waits: every call into the browser runs under a watchdog. If a call outlives its time
 limit (a page stuck in an infinite loop, a hung renderer), the watchdog kills the browser, the
@@ -21,25 +22,24 @@ import base64
 import contextlib
 import io
 import json
-import mimetypes
 import os
 import shutil
 import tempfile
 import threading
+import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import numpy as np
 import psutil
 from PIL import Image
 
-ORIGIN = "http://similar.test"
-"""The origin every served page is loaded from (it exists only inside the session's routing)."""
+from similar_gym.serving import ORIGIN, Mounts, PageServer
 
 CHROMIUM_FLAGS = (
     "--no-sandbox",
@@ -50,6 +50,8 @@ CHROMIUM_FLAGS = (
     "--disable-sync",
     "--disable-quic",
     "--disable-extensions",
+    # Chromium's own calls home would only be refused by the proxy; do not even try.
+    "--disable-features=AutofillServerCommunication,OptimizationHints,MediaRouter",
     "--disable-dev-shm-usage",
     "--disable-background-timer-throttling",
     "--disable-renderer-backgrounding",
@@ -60,10 +62,9 @@ CHROMIUM_FLAGS = (
     # Screenshots wait for the next frame; unthrottled frames halve that wait.
     "--disable-frame-rate-limit",
     "--disable-gpu-vsync",
-    # Defence in depth behind request routing: no proxy answers, no host resolves, no UDP.
-    "--proxy-server=http://127.0.0.1:9",
+    # Every request goes to the session's proxy (loopback too); no host resolves; no UDP.
     "--proxy-bypass-list=<-loopback>",
-    "--host-resolver-rules=MAP * ~NOTFOUND",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
     "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
     "--webrtc-ip-handling-policy=disable_non_proxied_udp",
 )
@@ -153,32 +154,61 @@ class _Driver:
                 cls._users = 0
 
 
-@dataclass
-class _Mounts:
-    """Folders served under the session origin, with an in-memory cache of their files."""
+class _Watchdog:
+    """One thread per session that kills the browser when an armed deadline passes.
 
-    folders: dict[str, Path] = field(default_factory=dict)
-    cache: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    Arming and disarming cost a lock, not a thread: a browser call is guarded several times per
+    env step.
+    """
 
-    def resolve(self, url: str) -> tuple[bytes, str] | None:
-        parts = urlsplit(url)
-        if f"{parts.scheme}://{parts.netloc}" != ORIGIN:
-            return None
-        path = unquote(parts.path)
-        if path in self.cache:
-            return self.cache[path]
-        for prefix, folder in self.folders.items():
-            if not path.startswith(f"/{prefix}/"):
-                continue
-            file = (folder / path[len(prefix) + 2 :]).resolve()
-            if not file.is_relative_to(folder.resolve()) or not file.is_file():
-                return None
-            mime = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
-            if mime.startswith("text/") or mime.endswith("javascript"):
-                mime += "; charset=utf-8"
-            self.cache[path] = (file.read_bytes(), mime)
-            return self.cache[path]
-        return None
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._deadline: float | None = None
+        self._pid: int | None = None
+        self._fired = False
+        self._closed = False
+        self._wakes_at = float("inf")
+        self._thread: threading.Thread | None = None
+
+    def arm(self, seconds: float, pid: int | None) -> None:
+        """Kills ``pid``'s process tree unless :meth:`disarm` comes within ``seconds``."""
+        with self._cond:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="similar-watchdog", daemon=True
+                )
+                self._thread.start()
+            self._deadline = time.monotonic() + seconds
+            self._pid, self._fired = pid, False
+            if self._deadline < self._wakes_at:
+                self._cond.notify()
+
+    def disarm(self) -> bool:
+        """Cancels the deadline; returns whether it had already fired."""
+        with self._cond:
+            self._deadline = None
+            return self._fired
+
+    def close(self) -> None:
+        """Stops the thread (idempotent)."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+
+    def _run(self) -> None:
+        with self._cond:
+            while not self._closed:
+                now = time.monotonic()
+                if self._deadline is None or self._deadline > now:
+                    self._wakes_at = float("inf") if self._deadline is None else self._deadline
+                    self._cond.wait(None if self._deadline is None else self._deadline - now)
+                    continue
+                pid, self._deadline, self._fired = self._pid, None, True
+                self._cond.release()
+                try:
+                    _kill_tree(pid)
+                finally:
+                    self._cond.acquire()
 
 
 def _kill_tree(pid: int | None) -> None:
@@ -212,7 +242,9 @@ class BrowserSession:
 
     def __init__(self, config: BrowserConfig | None = None, mounts: dict[str, Path] | None = None):
         self.config = config or BrowserConfig()
-        self._mounts = _Mounts({k: Path(v) for k, v in (mounts or {}).items()})
+        self._server = PageServer(Mounts({k: Path(v) for k, v in (mounts or {}).items()}))
+        #: URLs the page asked for and did not get (anything outside the served origin).
+        self.blocked_requests: list[str] = self._server.blocked
         self._pw: Any = None
         self._context: Any = None
         self._page: Any = None
@@ -223,9 +255,10 @@ class BrowserSession:
         self._profile: str | None = None
         # Browser pid and profile folder, shared with the finalizer that cleans up after a
         # session nobody closed.
-        self._handles: dict[str, Any] = {"pid": None, "profile": None}
+        self._handles: dict[str, Any] = {"pid": None, "profile": None, "server": self._server}
         self._dead = False
-        self.blocked_requests: list[str] = []
+        self._watchdog = _Watchdog()
+        self._handles["watchdog"] = self._watchdog
         weakref.finalize(self, _cleanup, self._handles)
         self.launch()
 
@@ -243,7 +276,11 @@ class BrowserSession:
                 self._profile,
                 executable_path=executable,
                 headless=True,
-                args=[*CHROMIUM_FLAGS, *self.config.extra_args],
+                args=[
+                    *CHROMIUM_FLAGS,
+                    f"--proxy-server={self._server.address}",
+                    *self.config.extra_args,
+                ],
                 viewport={"width": w, "height": h},
                 device_scale_factor=1,
                 service_workers="block",
@@ -261,11 +298,11 @@ class BrowserSession:
         self._handles["pid"] = self._pid
         self._context.set_default_timeout(self.config.timeout_s * 1000)
         self._context.add_init_script(_PAGE_AGENT)
-        self._context.route("**/*", self._route)
         pages = self._context.pages
         self._page = pages[0] if pages else self._context.new_page()
         self._cdp = self._context.new_cdp_session(self._page)
         self._tabs.clear()
+        self._mouse_at: tuple[float, float] | None = None
         self._dead = False
 
     def _find_browser_pid(self) -> int | None:
@@ -299,11 +336,13 @@ class BrowserSession:
     def close(self) -> None:
         """Closes the browser and leaves no Chromium process behind (idempotent)."""
         self._shutdown()
+        self._watchdog.close()
+        self._server.close()
 
     def _shutdown(self) -> None:
         if self._context is not None:
             if not self._dead:
-                with contextlib.suppress(Exception), self._watchdog(5.0):
+                with contextlib.suppress(Exception), self._guard(5.0):
                     self._context.close()
             _kill_tree(self._pid)
             self._context = self._page = self._cdp = None
@@ -318,45 +357,28 @@ class BrowserSession:
     # ------------------------------------------------------------------ guarded calls
 
     @contextlib.contextmanager
-    def _watchdog(self, seconds: float | None = None) -> Iterator[None]:
+    def _guard(self, seconds: float | None = None) -> Iterator[None]:
         """Kills the browser if the body runs longer than ``seconds``."""
-        fired = threading.Event()
-        pid = self._pid
-
-        def fire() -> None:
-            fired.set()
-            _kill_tree(pid)
-
-        timer = threading.Timer(seconds or self.config.timeout_s, fire)
-        timer.daemon = True
-        timer.start()
+        self._watchdog.arm(seconds or self.config.timeout_s, self._pid)
         try:
             yield
         finally:
-            timer.cancel()
-            if fired.is_set():
+            if self._watchdog.disarm():
                 self._dead = True
 
     def _call(self, fn: Any, *args: Any, timeout: float | None = None) -> Any:
-        if not self.alive:
+        # Only the cheap half of `alive` here: a browser that died since the last call fails
+        # the call itself, and the check below sees it.
+        if self._dead or self._context is None:
             raise BrowserCrashed("the browser is not running; relaunch it")
         try:
-            with self._watchdog(timeout):
+            with self._guard(timeout):
                 return fn(*args)
         except Exception as e:
             if self._dead or not self.alive or _looks_dead(e):
                 self._dead = True
                 raise BrowserCrashed(f"the browser stopped answering: {_short(e)}") from e
             raise BrowserError(_short(e)) from e
-
-    def _route(self, route: Any) -> None:
-        found = self._mounts.resolve(route.request.url)
-        if found is None:
-            self.blocked_requests.append(route.request.url)
-            route.abort("blockedbyclient")
-        else:
-            body, mime = found
-            route.fulfill(status=200, body=body, headers={"content-type": mime})
 
     # ------------------------------------------------------------------ page operations
 
@@ -417,6 +439,15 @@ class BrowserSession:
         """Moves the mouse to viewport coordinates (x, y)."""
         self._call(self._mouse, "mouseMoved", x, y)
 
+    def park_mouse(self) -> None:
+        """Moves the mouse to the viewport's far corner, where it hovers over nothing.
+
+        Costs nothing when the mouse is already there (a reset after a reset).
+        """
+        width, height = self.config.viewport
+        if self._mouse_at != (width - 1, height - 1):
+            self.mouse_move(width - 1, height - 1)
+
     def mouse_drag(self, x1: float, y1: float, x2: float, y2: float, steps: int = 5) -> None:
         """Drags with the left button from (x1, y1) to (x2, y2)."""
         self._call(self._mouse, "mouseMoved", x1, y1)
@@ -432,7 +463,9 @@ class BrowserSession:
             params.update(button="left", clickCount=1)
         elif buttons:
             params.update(button="left", buttons=buttons)
+        self._mouse_at = None
         self._cdp.send("Input.dispatchMouseEvent", params)
+        self._mouse_at = (x, y)
 
     def press(self, key: str) -> None:
         """Presses a key (Playwright key names, e.g. ``"Enter"``, ``"Control+a"``)."""
@@ -458,7 +491,9 @@ class BrowserSession:
         shot = self._call(
             self._cdp.send, "Page.captureScreenshot", {"format": "png", "optimizeForSpeed": True}
         )
-        image = Image.open(io.BytesIO(base64.b64decode(shot["data"]))).convert("RGB")
+        image = Image.open(io.BytesIO(base64.b64decode(shot["data"])))
+        if image.mode != "RGB":
+            image = image.convert("RGB")
         if size is not None and image.size != (size[1], size[0]):
             image = image.resize((size[1], size[0]), Image.Resampling.BILINEAR)
         return np.asarray(image, dtype=np.uint8)
@@ -484,7 +519,9 @@ def _short(e: Exception) -> str:
 
 
 def _cleanup(handles: dict[str, Any]) -> None:
-    """Finalizer: kills a forgotten session's browser and removes its profile."""
+    """Finalizer: kills a forgotten session's browser, removes its profile, stops its threads."""
     _kill_tree(handles["pid"])
     if handles["profile"]:
         shutil.rmtree(handles["profile"], ignore_errors=True)
+    handles["watchdog"].close()
+    handles["server"].close()

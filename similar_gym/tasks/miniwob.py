@@ -21,19 +21,22 @@ from __future__ import annotations
 
 import functools
 import re
-import time
 from pathlib import Path
 from typing import Any
 
 from similar_gym.browser import BrowserSession
 from similar_gym.tasks.task import Outcome, Task, TaskInstance
 
-# Starts an episode on a freshly loaded page. Besides seeding, it hides what would make the
-# screenshots of one seed differ between runs: MiniWoB's reward/timer panel and click visualiser
-# (wall-clock state) and the blinking text caret (hidden as in Playwright's screenshots); makes
-# jQuery animations instant (as the pages' -nodelay variants do for some widgets), so the page
-# has settled by the time the env observes it; and switches off the wall-clock episode timer.
-_START = """(seed) => {
+# Starts an episode on a freshly loaded page, in one call into the page. Besides seeding, it
+# hides what would make the screenshots of one seed differ between runs: MiniWoB's reward/timer
+# panel and click visualiser (wall-clock state) and the blinking text caret (hidden as in
+# Playwright's screenshots); makes jQuery animations instant (as the pages' -nodelay variants do
+# for some widgets), so the page has settled by the time the env observes it; and switches off
+# the wall-clock episode timer. It then waits (boundedly) for pages that prepare asynchronously
+# (``WOB_TASK_READY``), and loads and decodes every image the page shows now or may show later
+# (its <img> elements and the url(...)s of its style sheets: icons that appear after a click,
+# sprites of jQuery UI), so that no screenshot catches an icon still loading. It returns the goal.
+_START = r"""async ([seed, readyTimeoutMs]) => {
   if (typeof core === 'undefined' || typeof genProblem === 'undefined') {
     return {error: 'not a MiniWoB page'};
   }
@@ -47,24 +50,18 @@ _START = """(seed) => {
   // The handle stays non-null: core.endEpisode rewards only while it is set.
   clearTimeout(core.EP_TIMER);
   core.EP_TIMER = -1;
-  return {ready: typeof WOB_TASK_READY === 'undefined' ? true : WOB_TASK_READY};
-}"""
-
-# Loads and decodes every image the page shows now or may show later (its <img> elements and
-# the url(...)s of its style sheets: icons that appear after a click, sprites of jQuery UI), so
-# that no screenshot catches an icon still loading.
-_LOAD_IMAGES = """async () => {
+  const deadline = Date.now() + readyTimeoutMs;
+  while (typeof WOB_TASK_READY !== 'undefined' && !WOB_TASK_READY && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
   const urls = new Set(Array.from(document.images, (img) => img.src).filter(Boolean));
-  const collect = (rules, base) => {
-    for (const rule of rules) {
-      for (const m of rule.cssText.matchAll(/url\\(["']?([^"')]+)["']?\\)/g)) {
-        urls.add(new URL(m[1], base).href);
-      }
-    }
-  };
   for (const sheet of document.styleSheets) {
     try {
-      collect(sheet.cssRules, sheet.href || document.baseURI);
+      for (const rule of sheet.cssRules) {
+        for (const m of rule.cssText.matchAll(/url\(["']?([^"')]+)["']?\)/g)) {
+          urls.add(new URL(m[1], sheet.href || document.baseURI).href);
+        }
+      }
     } catch (e) {
       // A sheet whose rules cannot be read has no images to wait for.
     }
@@ -75,9 +72,6 @@ _LOAD_IMAGES = """async () => {
     return img.decode().catch(() => null);
   }));
   await document.fonts.ready;
-}"""
-
-_UTTERANCE = """() => {
   const u = core.getUtterance();
   if (typeof u === 'string') return {utterance: u, fields: {}};
   return {utterance: u.utterance, fields: u.fields || {}};
@@ -136,17 +130,10 @@ class MiniWoBTask(Task):
         before the first observation.
         """
         session.open(self.page, fresh=True)
-        width, height = session.config.viewport
-        session.mouse_move(width - 1, height - 1)
-        started = session.evaluate(_START, seed)
-        if "error" in started:
-            raise RuntimeError(f"{self.id}: {started['error']}")
-        deadline = time.monotonic() + self.ready_timeout_s
-        while not started.get("ready") and time.monotonic() < deadline:
-            time.sleep(0.02)
-            started = {"ready": session.evaluate("() => WOB_TASK_READY")}
-        session.evaluate(_LOAD_IMAGES)
-        utterance = session.evaluate(_UTTERANCE)
+        session.park_mouse()
+        utterance = session.evaluate(_START, [seed, int(self.ready_timeout_s * 1000)])
+        if "error" in utterance:
+            raise RuntimeError(f"{self.id}: {utterance['error']}")
         return TaskInstance(
             task_id=self.id,
             seed=seed,
