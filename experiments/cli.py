@@ -41,6 +41,12 @@ def _cmd_bench_env(args: argparse.Namespace) -> int:
     return bench_env.run(args)
 
 
+def _cmd_bench_rm(args: argparse.Namespace) -> int:
+    from experiments import bench_rm
+
+    return bench_rm.run(args)
+
+
 def _cmd_collect(args: argparse.Namespace) -> int:
     from experiments import collect_cmd
 
@@ -97,6 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench_env.add_arguments(p)
     p.set_defaults(func=_cmd_bench_env)
+    p = bench.add_parser("rm", help="reward-model speed: scored steps/s batched, latency")
+    from experiments import bench_rm
+
+    bench_rm.add_arguments(p)
+    p.set_defaults(func=_cmd_bench_rm)
 
     p = sub.add_parser(
         "collect", help="MCTS-P: annotate rollouts with the five dimensions, write SRM data"

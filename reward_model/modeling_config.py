@@ -20,8 +20,12 @@ class SimilarRMConfig(JsonConfig):
 
     backbone: str = help_field(
         MINILM,
-        "Text backbone: 'minilm' for the packaged all-MiniLM-L6-v2, or a local Hugging Face "
-        "model directory.",
+        "Backbone: 'minilm' for the packaged all-MiniLM-L6-v2, or a local Hugging Face model "
+        "directory: a text encoder, or a vision-language model (Qwen2-VL family) that then "
+        "reads the screenshot itself.",
+    )
+    torch_dtype: str = help_field(
+        "float32", "dtype a vision-language backbone is loaded in (e.g. bfloat16 on a GPU)."
     )
     max_length: int = help_field(
         128, "Tokens of the text input (instruction, action, history, page)."
@@ -38,7 +42,9 @@ class SimilarRMConfig(JsonConfig):
     lora_alpha: int = help_field(16, "LoRA alpha.")
     lora_dropout: float = help_field(0.05, "LoRA dropout.")
     lora_target_modules: tuple[str, ...] = help_field(
-        ("query", "value"), "Backbone modules that get LoRA adapters."
+        (),
+        "Backbone modules that get LoRA adapters; empty = the backbone's usual ones "
+        "(query/value of an encoder, q_proj/v_proj of a vision-language model).",
     )
     image_size: tuple[int, int] = help_field(
         (96, 128), "Height and width the screenshot is resized to."
@@ -68,6 +74,10 @@ class SimilarRMConfig(JsonConfig):
             raise ValueError(f"image_size {self.image_size} must be a multiple of patch_size")
         if self.vision_hidden % self.vision_heads:
             raise ValueError("vision_hidden must be a multiple of vision_heads")
+        if self.torch_dtype not in ("float32", "float16", "bfloat16"):
+            raise ValueError(
+                f"torch_dtype must be float32, float16 or bfloat16, got {self.torch_dtype!r}"
+            )
         for name in ("max_length", "lora_r", "fusion_hidden", "gate_hidden"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"SimilarRMConfig.{name} must be >= 1")

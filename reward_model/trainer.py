@@ -154,6 +154,13 @@ class TripleMTrainer:
         for kind in (*PAIR_TYPES, "average"):
             acc = report.accuracy(kind)
             self.writer.add_scalar(f"eval/accuracy_{kind}", acc.acc, step)
+        if self.progress:
+            from tqdm.auto import tqdm
+
+            line = " ".join(f"{k} {100 * report.accuracy(k).acc:.1f}" for k in PAIR_TYPES)
+            tqdm.write(
+                f"{tag}: SRMEval average {100 * report.accuracy('average').acc:.1f} ({line})"
+            )
         return report
 
     # ------------------------------------------------------------------ training
@@ -173,7 +180,7 @@ class TripleMTrainer:
         last = self.out / "last"
         resumed = (last / "config.json").exists()
         self.model = (
-            SimilarRewardModel.from_pretrained(last)
+            SimilarRewardModel.from_pretrained(last, merge=False)
             if resumed
             else SimilarRewardModel(self.model_config)
         )

@@ -1,4 +1,4 @@
-"""Shared fixtures: one browser-backed env per test module where tests can share it."""
+"""Shared fixtures: browser-backed envs closed per module, a tiny reward-model config."""
 
 import gymnasium as gym
 import pytest
@@ -19,3 +19,18 @@ def make_env():
     yield make
     for env in made:
         env.close()
+
+
+@pytest.fixture(scope="session")
+def tiny_model_kwargs():
+    """A SimilarRMConfig small enough to build and train in seconds (MiniLM stays the backbone)."""
+    return dict(
+        image_size=(32, 48),
+        vision_hidden=32,
+        vision_layers=1,
+        vision_heads=2,
+        fusion_hidden=32,
+        gate_hidden=8,
+        lora_r=2,
+        max_length=48,
+    )

@@ -55,7 +55,7 @@ def test_text_input_follows_the_ablation_switches(tiny):
 def test_text_only_model_needs_no_screenshot(tiny):
     m = SimilarRewardModel(SimilarRMConfig(**{**tiny, "use_image": False}))
     assert not hasattr(m, "vision")
-    assert "pixel_values" not in m.encode([ctx()])
+    assert "vit_pixel_values" not in m.encode([ctx()])
     assert m.score([ctx()])["reward"].shape == (1,)
 
 

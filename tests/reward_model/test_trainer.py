@@ -103,3 +103,33 @@ def test_optimizer_state_round_trip_without_pickle(tmp_path):
     a, b = opt.state_dict(), opt2.state_dict()
     assert b["param_groups"][0]["lr"] == 0.1
     assert torch.equal(a["state"][0]["exp_avg"], b["state"][0]["exp_avg"])
+
+
+def test_ship_copies_the_final_model_with_its_manifest(train_dir, tmp_path, tiny, monkeypatch):
+    import argparse
+
+    import reward_model.modeling as modeling
+    from experiments.train_rm_cmd import add_arguments, command_line, ship
+
+    out = tmp_path / "rm"
+    result = TripleMTrainer(config(train_dir, out, stage2_epochs=1), tiny, progress=False).train()
+    (train_dir / "manifest.json").write_text(json.dumps({"steps": 36}))
+    dest = tmp_path / "pkg" / "checkpoints" / "default"
+    dest.parent.mkdir(parents=True)
+    monkeypatch.setattr(modeling, "DEFAULT_CHECKPOINT", dest)
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["--out", str(out), "--stage1-epochs", "2", "--no-use-image"])
+    command = command_line(args)
+    assert command == f"similar train-rm --out {out} --stage1-epochs 2 --no-use-image --ship"
+    assert ship(out, str(train_dir), result, command) == dest
+    manifest = json.loads((dest / "manifest.json").read_text())
+    assert manifest["command"] == command and manifest["srmtrain_manifest"] == {"steps": 36}
+    assert manifest["train_config"]["stage2_epochs"] == 1
+    adapter = json.loads((dest / "adapter" / "adapter_config.json").read_text())
+    assert adapter["base_model_name_or_path"] == "minilm", "no machine path in the checkpoint"
+    assert not list(dest.rglob("*.bin")) and not list(dest.rglob("*.pt")), "no pickle files"
+    loaded = SimilarRewardModel.from_pretrained("default")
+    original = SimilarRewardModel.from_pretrained(out / "final")
+    probe = [StepContext("Buy the red hat.", (), None, "", "click(0)", 'button "red hat"')]
+    assert loaded.score(probe)["reward"] == pytest.approx(original.score(probe)["reward"])
