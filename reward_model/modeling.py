@@ -191,7 +191,8 @@ class SimilarRewardModel(nn.Module):
             empty = np.zeros(0, dtype=np.float32)
             return {**{c: empty for c in CODES}, "total": empty, "reward": empty}
         was_training = self.training
-        self.eval()
+        if was_training:  # switching modes walks every submodule: not per call when scoring
+            self.eval()
         order = sorted(range(n), key=lambda i: len(format_text(contexts[i], self.config)))
         scores = torch.empty(n, len(CODES))
         rewards = torch.empty(n)
@@ -200,7 +201,8 @@ class SimilarRewardModel(nn.Module):
             out = self(**self.encode([contexts[i] for i in rows]))
             scores[rows] = out.scores.float()
             rewards[rows] = out.reward.float()
-        self.train(was_training)
+        if was_training:
+            self.train()
         raw = (scores / self.scales).numpy()
         result = {c: raw[:, i] for i, c in enumerate(CODES)}
         result["total"] = scores.sum(-1).numpy()

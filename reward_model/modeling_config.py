@@ -28,7 +28,7 @@ class SimilarRMConfig(JsonConfig):
         "float32", "dtype a vision-language backbone is loaded in (e.g. bfloat16 on a GPU)."
     )
     max_length: int = help_field(
-        128, "Tokens of the text input (instruction, action, history, page)."
+        48, "Tokens of the text input (instruction, action, history, page; cut from the end)."
     )
     use_image: bool = help_field(True, "Read the screenshot (multi-modal); False for text only.")
     use_history: bool = help_field(

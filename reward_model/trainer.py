@@ -185,7 +185,7 @@ class TripleMTrainer:
             else SimilarRewardModel(self.model_config)
         )
         self.writer = SummaryWriter(str(self.out / "tensorboard"))
-        start = time.perf_counter()
+        start = call_start = time.perf_counter()
 
         # Stage 1: regression on the scaled targets; the gate is not trained.
         for p in self.model.gate.parameters():
@@ -215,7 +215,13 @@ class TripleMTrainer:
                 self.writer.add_scalar("losses/stage1_mse", loss.item(), step)
                 bar.set_postfix(mse=f"{loss.item():.3f}")
             report = self._evaluate(f"stage1-epoch{epoch + 1}", epoch + 1)
-            state = {**state, "stage1": epoch + 1, "stage1_average": report.accuracy("average").acc}
+            state = {
+                **state,
+                "stage1": epoch + 1,
+                "stage1_average": report.accuracy("average").acc,
+                "seconds": round(state.get("seconds", 0.0) + time.perf_counter() - start, 1),
+            }
+            start = time.perf_counter()
             self._checkpoint(state, opt)
 
         # Stage 2: the gate, with a Bradley-Terry loss on cached hidden states and scores.
@@ -245,7 +251,12 @@ class TripleMTrainer:
                     gate_opt.step()
                     total += loss.item() * len(idx)
                 self.writer.add_scalar("losses/stage2_bt", total / max(len(order), 1), epoch)
-                state = {**state, "stage2": epoch + 1}
+                state = {
+                    **state,
+                    "stage2": epoch + 1,
+                    "seconds": round(state.get("seconds", 0.0) + time.perf_counter() - start, 1),
+                }
+                start = time.perf_counter()
                 if epoch + 1 == cfg.stage2_epochs:
                     report = self._evaluate("triple-m", cfg.stage1_epochs + 1)
                     state["stage2_average"] = report.accuracy("average").acc
@@ -255,7 +266,9 @@ class TripleMTrainer:
         self.model.save_pretrained(final)
         report = evaluate(ModelScorer(self.model), self.eval_table, progress=False, name=str(final))
         result = report.to_dict()
-        result["train_seconds"] = round(time.perf_counter() - start, 1)
+        # Training time over all sessions of this run (resumed ones included), and this call's.
+        result["train_seconds"] = state.get("seconds")
+        result["call_seconds"] = round(time.perf_counter() - call_start, 1)
         (self.out / "eval.json").write_text(json.dumps(result, indent=2) + "\n")
         self.writer.close()
         self.report = report
