@@ -13,6 +13,7 @@ from gymnasium import spaces
 
 from similar_gym.actions import Action, ActionError, DiscreteActionCodec, parse_action
 from similar_gym.browser import BrowserConfig, BrowserCrashed, BrowserError, BrowserSession
+from similar_gym.records import describe_element, find_target
 from similar_gym.spaces import (
     MAX_ERROR_CHARS,
     MAX_INSTRUCTION_CHARS,
@@ -191,6 +192,10 @@ class WebEnv(gym.Env[dict[str, Any], Any]):
             return _copy_obs(self._last_obs), 0.0, self._done, over, info
         self._step += 1
         parsed, error = self._decode(action)
+        # The element the action names, as the page showed it before the action.
+        self._last_target = (
+            "" if parsed is None else describe_element(find_target(parsed, self._elements))
+        )
         if parsed is not None:
             expected = self.oracle_next()
             try:
@@ -370,6 +375,7 @@ class WebEnv(gym.Env[dict[str, Any], Any]):
         self._truncated = False
         self._success = False
         self._last_error = ""
+        self._last_target = ""
         self._plan_progress = 0
         self._crash = None
         self._elements: list[dict[str, Any]] = []
@@ -516,6 +522,7 @@ class WebEnv(gym.Env[dict[str, Any], Any]):
             "step": self._step,
             "success": self._success,
             "action": None if action is None else action.to_text(),
+            "action_target": self._last_target if action is not None else "",
             "action_error": self._last_error or None,
             "instruction": self._instance.instruction,
             "page_text": self._page_text,

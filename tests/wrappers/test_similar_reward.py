@@ -1,0 +1,158 @@
+"""SimilarRewardWrapper and its vector form on real Similar-Gym envs."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from reward_model.dimensions import CODES
+from similar_gym.records import StepContext
+from wrappers import (
+    AdapterError,
+    RewardMix,
+    SimilarRewardVectorWrapper,
+    SimilarRewardWrapper,
+    SimilarWebAdapter,
+)
+
+TASK = "shop/buy-product"
+
+
+class RecordingModel:
+    """Scores a step by its action's length; remembers every batch it was given."""
+
+    def __init__(self, use_image=True):
+        self.batches: list[list[StepContext]] = []
+        self.config = type("Config", (), {"use_image": use_image})()
+
+    def score(self, contexts):
+        self.batches.append(list(contexts))
+        n = np.array([len(c.action) for c in contexts], dtype=np.float64)
+        out = {c: n * (i + 1) / 100 for i, c in enumerate(CODES)}
+        out["reward"] = n / 10
+        out["total"] = n
+        return out
+
+
+def test_reward_is_env_reward_plus_the_similar_reward_with_history(make_env):
+    model = RecordingModel()
+    env = SimilarRewardWrapper(make_env(task=TASK), model=model, scale=2.0)
+    obs, info = env.reset(seed=0)
+    first = next(a for a in info["valid_actions"] if a.startswith("click("))
+    obs1, reward, _, _, info1 = env.step(first)
+    ctx = model.batches[-1][0]
+    assert ctx.action == first and ctx.history == () and ctx.step_idx == 0
+    assert ctx.instruction == info["instruction"] and ctx.page_text == info["page_text"]
+    assert np.array_equal(ctx.screenshot, obs["screenshot"]), "the screen before the action"
+    assert ctx.target and ctx.target == info1["action_target"]
+    assert reward == pytest.approx(0.0 + 2.0 * len(first) / 10)
+    assert info1["similar"]["similar"] == pytest.approx(len(first) / 10)
+    assert info1["similar"]["mixed"] == pytest.approx(reward)
+    assert set(info1["similar"]) == {*CODES, "similar", "mixed"}
+    env.step("scroll(down)")
+    ctx2 = model.batches[-1][0]
+    assert ctx2.history == (f"{first} on {ctx.target}",) and ctx2.step_idx == 1
+    assert np.array_equal(ctx2.screenshot, obs1["screenshot"])
+    env.reset(seed=1)
+    env.step("noop()")
+    assert model.batches[-1][0].history == (), "a new episode starts a new history"
+
+
+def test_replace_mode_weights_and_invalid_actions(make_env):
+    model = RecordingModel()
+    env = SimilarRewardWrapper(
+        make_env(task=TASK), model=model, mode="replace", weights={"OS": 1.0, "TR": -1.0}
+    )
+    env.reset(seed=0)
+    _, reward, _, _, info = env.step("this is not an action")
+    ctx = model.batches[-1][0]
+    assert ctx.action == "this is not an action" and info["action_error"]
+    n = len(ctx.action)
+    assert reward == pytest.approx(n * 2 / 100 - n * 4 / 100)
+    assert gym.utils.RecordConstructorArgs in type(env).__mro__
+    assert env.spec is None or env.spec.kwargs is not None
+    with pytest.raises(ValueError, match="mode"):
+        RewardMix(mode="multiply")
+    with pytest.raises(ValueError, match="unknown dimensions"):
+        RewardMix(weights={"XX": 1.0})
+
+
+def test_discrete_actions_are_scored_as_the_text_they_became(make_env):
+    model = RecordingModel()
+    env = SimilarRewardWrapper(make_env(task=TASK, action_mode="discrete"), model=model)
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    _, _, _, _, info = env.step(env.action_space.sample())
+    ctx = model.batches[-1][0]
+    assert ctx.action == (info["action"] or ctx.action)
+    assert not ctx.action.startswith("(") or info["action"] is None
+
+
+def test_the_default_model_scores_a_real_step(make_env):
+    env = SimilarRewardWrapper(make_env(task=TASK))
+    _, info = env.reset(seed=0)
+    _, reward, _, _, info = env.step(info["valid_actions"][0])
+    assert np.isfinite(reward) and all(np.isfinite(v) for v in info["similar"].values())
+    assert reward == pytest.approx(info["similar"]["mixed"])
+
+
+def test_clear_errors_for_a_missing_screenshot_or_adapter(make_env):
+    no_shot = gym.wrappers.FilterObservation(
+        make_env(task=TASK), ["instruction", "page_text", "url", "last_action_error"]
+    )
+    env = SimilarRewardWrapper(no_shot, model=RecordingModel())
+    env.reset(seed=0)
+    with pytest.raises(AdapterError, match="no screenshot"):
+        env.step("noop()")
+    text_only = SimilarRewardWrapper(no_shot, model=RecordingModel(use_image=False))
+    text_only.reset(seed=0)
+    assert text_only.step("noop()")[4]["similar"]
+    with pytest.raises(AdapterError, match="no built-in adapter for CartPole-v1"):
+        SimilarRewardWrapper(gym.make("CartPole-v1"), model=RecordingModel())
+    cart = SimilarRewardWrapper(
+        gym.make("CartPole-v1"), model=RecordingModel(), adapter=SimilarWebAdapter()
+    )
+    cart.reset(seed=0)
+    with pytest.raises(AdapterError, match="info has no 'instruction', 'page_text'"):
+        cart.step(0)
+
+
+def test_vector_wrapper_scores_the_batch_in_one_call_and_skips_reset_steps():
+    model = RecordingModel()
+    envs = gym.vector.SyncVectorEnv(
+        [lambda: gym.make("Similar/Web-v0", task=TASK, max_steps=2) for _ in range(2)]
+    )
+    env = SimilarRewardVectorWrapper(envs, model=model)
+    try:
+        env.reset(seed=[0, 1])
+        actions = np.array(['scroll("down")', "noop()"], dtype=object)
+        _, rewards, _, trunc, infos = env.step(actions)
+        assert len(model.batches) == 1 and [c.action for c in model.batches[0]] == list(actions)
+        assert rewards == pytest.approx([len('scroll("down")') / 10, len("noop()") / 10])
+        assert infos["_similar"].all() and infos["similar"]["mixed"] == pytest.approx(rewards)
+        _, rewards, _, trunc, infos = env.step(actions)
+        assert trunc.all(), "max_steps=2 ends both episodes"
+        assert [len(c.history) for c in model.batches[1]] == [1, 1]
+        _, rewards, _, _, infos = env.step(actions)  # both sub-envs reset on this step
+        assert len(model.batches) == 2 and not infos["_similar"].any()
+        assert rewards == pytest.approx([0.0, 0.0])
+        env.step(actions)
+        assert [len(c.history) for c in model.batches[2]] == [0, 0]
+    finally:
+        env.close()
+
+
+def test_vector_wrapper_around_async_workers():
+    model = RecordingModel()
+    envs = gym.vector.AsyncVectorEnv(
+        [lambda: gym.make("Similar/Web-v0", task=TASK) for _ in range(2)], shared_memory=False
+    )
+    env = SimilarRewardVectorWrapper(envs, model=model)
+    try:
+        obs, _ = env.reset(seed=[0, 1])
+        _, rewards, _, _, infos = env.step(np.array(["noop()", 'scroll("down")'], dtype=object))
+        ctxs = model.batches[0]
+        assert [c.action for c in ctxs] == ["noop()", 'scroll("down")']
+        assert np.array_equal(ctxs[1].screenshot, obs["screenshot"][1])
+        assert infos["similar"]["mixed"] == pytest.approx(rewards)
+    finally:
+        env.close()

@@ -1,0 +1,49 @@
+"""Wrappers that put the Similar reward model back into envs.
+
+* :class:`SimilarRewardWrapper` / :class:`SimilarRewardVectorWrapper`: dense step-wise rewards.
+* :mod:`wrappers.adapters`: how an env's steps become :class:`~similar_gym.records.StepContext`.
+
+Imports are lazy (as in gymnasium's ``wrappers/__init__.py``): ``import wrappers`` starts no
+torch until a wrapper is used.
+
+>>> import wrappers
+>>> sorted(wrappers.__all__)[:2]
+['AdapterError', 'RewardMix']
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from wrappers.adapters import AdapterError, SimilarWebAdapter, StepAdapter
+    from wrappers.similar_reward import (
+        RewardMix,
+        SimilarRewardVectorWrapper,
+        SimilarRewardWrapper,
+    )
+
+_LAZY = {
+    "AdapterError": "wrappers.adapters",
+    "SimilarWebAdapter": "wrappers.adapters",
+    "StepAdapter": "wrappers.adapters",
+    "RewardMix": "wrappers.similar_reward",
+    "SimilarRewardWrapper": "wrappers.similar_reward",
+    "SimilarRewardVectorWrapper": "wrappers.similar_reward",
+}
+
+__all__ = [
+    "AdapterError",
+    "RewardMix",
+    "SimilarRewardVectorWrapper",
+    "SimilarRewardWrapper",
+    "SimilarWebAdapter",
+    "StepAdapter",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'wrappers' has no attribute {name!r}")

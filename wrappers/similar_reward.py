@@ -1,0 +1,305 @@
+"""Dense step-wise rewards from the Similar reward model, for any env.
+
+:class:`SimilarRewardWrapper` wraps one env; :class:`SimilarRewardVectorWrapper` wraps a vector
+env and calls the model once per vector step on the whole batch. Both turn every step into a
+:class:`~similar_gym.records.StepContext` through an adapter (:mod:`wrappers.adapters`), score
+it, and mix the Similar reward with the env's own reward (:class:`RewardMix`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from reward_model.dimensions import CODES
+from similar_gym.records import StepContext, describe_action
+from wrappers.adapters import AdapterError, StepAdapter, default_adapter
+
+#: Keys of ``info["similar"]``: the five raw dimension estimates, the Similar reward and the
+#: reward the wrapper returned.
+SIMILAR_KEYS: tuple[str, ...] = (*CODES, "similar", "mixed")
+
+
+@dataclass(frozen=True)
+class RewardMix:
+    """How the Similar reward is made and mixed with the env's reward.
+
+    Attributes:
+        mode: ``"add"``: env reward + scale * Similar reward; ``"replace"``: scale * Similar
+            reward alone.
+        scale: Factor on the Similar reward.
+        weights: Per-dimension weights on the raw estimates (``{"OS": 1.0, "TR": 0.5}``, codes
+            of :data:`reward_model.dimensions.CODES`); ``None`` uses the model's own mixed
+            reward (the gated reward of Triple-M).
+    """
+
+    mode: str = "add"
+    scale: float = 1.0
+    weights: Mapping[str, float] | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("add", "replace"):
+            raise ValueError(f"mode must be 'add' or 'replace', got {self.mode!r}")
+        if self.weights is not None:
+            unknown = sorted(set(self.weights) - set(CODES))
+            if unknown:
+                raise ValueError(f"unknown dimensions in weights: {unknown}; use {CODES}")
+
+    def similar(self, scores: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The Similar reward of each scored step, from the model's ``score`` output."""
+        if self.weights is None:
+            return np.asarray(scores["reward"], dtype=np.float64)
+        return sum(
+            (w * np.asarray(scores[c], dtype=np.float64) for c, w in self.weights.items()),
+            np.zeros(len(scores["reward"])),
+        )
+
+    def mix(self, env_reward: np.ndarray | float, similar: np.ndarray) -> np.ndarray:
+        """The reward returned to the agent."""
+        base = np.asarray(env_reward, dtype=np.float64) if self.mode == "add" else 0.0
+        return base + self.scale * similar
+
+
+def _load_model(model: Any) -> Any:
+    """A model object with ``score(contexts)``, from itself, ``"default"`` or a folder."""
+    if hasattr(model, "score"):
+        return model
+    from reward_model.modeling import SimilarRewardModel
+
+    return SimilarRewardModel.from_pretrained(model)
+
+
+def _needs_screenshot(model: Any) -> bool:
+    config = getattr(model, "config", None)
+    return bool(getattr(config, "use_image", False))
+
+
+def _check(ctx: StepContext, model: Any, adapter: StepAdapter) -> StepContext:
+    if not isinstance(ctx, StepContext):
+        raise AdapterError(f"{type(adapter).__name__}.context returned {type(ctx).__name__}")
+    if ctx.screenshot is None and _needs_screenshot(model):
+        raise AdapterError(
+            f"the observation has no screenshot ({type(adapter).__name__} found none, e.g. no "
+            "obs['screenshot']): this reward model reads screenshots; keep the screenshot in "
+            "the observation or use a text-only model (use_image=False)"
+        )
+    return ctx
+
+
+def _info_dict(scores: Mapping[str, np.ndarray], similar: np.ndarray, mixed: np.ndarray, i: int):
+    out = {c: float(scores[c][i]) for c in CODES}
+    out.update(similar=float(similar[i]), mixed=float(mixed[i]))
+    return out
+
+
+class SimilarRewardWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
+    """Adds the Similar reward model's step-wise reward to an env's reward.
+
+    At every step it builds the step's :class:`StepContext` (the observation before the action,
+    the action, the episode's earlier steps) with ``adapter``, scores it, and returns the env's
+    reward mixed with the Similar reward (:class:`RewardMix`). ``info["similar"]`` holds the five
+    raw dimension estimates, the Similar reward and the returned reward.
+
+    Args:
+        env: The env to wrap.
+        model: ``"default"`` (the shipped checkpoint), a checkpoint folder, or a model object
+            with ``score(contexts) -> {"H", ..., "C", "reward"}`` arrays.
+        adapter: Builds contexts from this env's steps; default the built-in adapter for the env
+            (:func:`wrappers.adapters.default_adapter`).
+        mode: ``"add"`` or ``"replace"`` (see :class:`RewardMix`).
+        scale: Factor on the Similar reward.
+        weights: Per-dimension weights; ``None`` uses the model's mixed reward.
+
+    Raises:
+        AdapterError: No built-in adapter fits the env, or an observation lacks what the adapter
+            or the model needs (the message names it).
+
+    Example:
+        >>> import gymnasium as gym
+        >>> import similar_gym
+        >>> from wrappers import SimilarRewardWrapper
+        >>> env = SimilarRewardWrapper(gym.make("Similar/Web-v0", task="mail/send-mail"))
+        >>> obs, info = env.reset(seed=0)
+        >>> obs, reward, terminated, truncated, info = env.step("noop()")
+        >>> reward == info["similar"]["mixed"]
+        True
+        >>> sorted(info["similar"])
+        ['C', 'E', 'H', 'OS', 'TR', 'mixed', 'similar']
+        >>> env.close()
+    """
+
+    def __init__(
+        self,
+        env: gym.Env,
+        model: Any = "default",
+        adapter: StepAdapter | None = None,
+        mode: str = "add",
+        scale: float = 1.0,
+        weights: Mapping[str, float] | None = None,
+    ):
+        gym.utils.RecordConstructorArgs.__init__(
+            self, model=model, adapter=adapter, mode=mode, scale=scale, weights=weights
+        )
+        gym.Wrapper.__init__(self, env)
+        self.adapter = adapter or default_adapter(env)
+        self.mix = RewardMix(mode, scale, weights)
+        self.model = _load_model(model)
+        self._obs: Any = None
+        self._info: dict[str, Any] = {}
+        self._history: list[str] = []
+
+    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        """Resets the env and the episode's history."""
+        obs, info = self.env.reset(**kwargs)
+        self._obs, self._info, self._history = obs, info, []
+        return obs, info
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        """Steps the env; returns the mixed reward and ``info["similar"]``."""
+        if self._obs is None:
+            raise gym.error.ResetNeeded("call reset() before step()")
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        ctx = self.adapter.context(
+            self._obs, self._info, action, info, tuple(self._history), len(self._history)
+        )
+        ctx = _check(ctx, self.model, self.adapter)
+        scores = self.model.score([ctx])
+        similar = self.mix.similar(scores)
+        mixed = self.mix.mix(reward, similar)
+        info = dict(info)
+        info["similar"] = _info_dict(scores, similar, mixed, 0)
+        self._history.append(describe_action(ctx.action, ctx.target))
+        self._obs, self._info = obs, info
+        return obs, float(mixed[0]), terminated, truncated, info
+
+
+def _unbatch_obs(obs: Any, i: int) -> Any:
+    """Sub-env ``i``'s observation from a batched one (dicts and arrays)."""
+    if isinstance(obs, Mapping):
+        return {k: _unbatch_obs(v, i) for k, v in obs.items()}
+    return obs[i]
+
+
+def _unbatch_info(infos: Mapping[str, Any], i: int) -> dict[str, Any]:
+    """Sub-env ``i``'s info from a vector env's info dict (arrays with ``_key`` masks)."""
+    out: dict[str, Any] = {}
+    for k, v in infos.items():
+        if k.startswith("_"):
+            continue
+        mask = infos.get(f"_{k}")
+        if mask is not None and not mask[i]:
+            continue
+        out[k] = _unbatch_info(v, i) if isinstance(v, Mapping) else v[i]
+    return out
+
+
+class SimilarRewardVectorWrapper(gym.vector.VectorWrapper):
+    """:class:`SimilarRewardWrapper` for vector envs: one model call per vector step.
+
+    Works with any vector env in gymnasium's default ``NEXT_STEP`` autoreset mode
+    (``SyncVectorEnv``, ``AsyncVectorEnv``): the step on which a finished sub-env resets is not
+    scored (its reward passes through and ``info["_similar"]`` is ``False`` for it).
+    ``info["similar"]`` holds arrays, one entry per sub-env, as gymnasium's vector infos do.
+
+    Args:
+        env: The vector env.
+        model: As for :class:`SimilarRewardWrapper`.
+        adapter: Builds contexts from one sub-env's steps; default the built-in adapter of the
+            sub-envs (read from ``env.spec`` or the first sub-env).
+        mode: ``"add"`` or ``"replace"``.
+        scale: Factor on the Similar reward.
+        weights: Per-dimension weights; ``None`` uses the model's mixed reward.
+    """
+
+    def __init__(
+        self,
+        env: gym.vector.VectorEnv,
+        model: Any = "default",
+        adapter: StepAdapter | None = None,
+        mode: str = "add",
+        scale: float = 1.0,
+        weights: Mapping[str, float] | None = None,
+    ):
+        super().__init__(env)
+        autoreset = env.metadata.get("autoreset_mode", gym.vector.AutoresetMode.NEXT_STEP)
+        if autoreset != gym.vector.AutoresetMode.NEXT_STEP:
+            raise ValueError(f"autoreset mode {autoreset} is not supported; use NEXT_STEP")
+        self.adapter = adapter or _vector_adapter(env)
+        self.mix = RewardMix(mode, scale, weights)
+        self.model = _load_model(model)
+        n = env.num_envs
+        self._obs: list[Any] = [None] * n
+        self._info: list[dict[str, Any]] = [{} for _ in range(n)]
+        self._history: list[list[str]] = [[] for _ in range(n)]
+        self._resetting = np.zeros(n, dtype=bool)
+
+    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        """Resets every sub-env and their histories."""
+        obs, infos = self.env.reset(**kwargs)
+        for i in range(self.num_envs):
+            self._remember(obs, infos, i)
+            self._history[i] = []
+        self._resetting[:] = False
+        return obs, infos
+
+    def _remember(self, obs: Any, infos: Mapping[str, Any], i: int) -> None:
+        self._obs[i] = _unbatch_obs(obs, i)
+        self._info[i] = _unbatch_info(infos, i)
+
+    def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict]:
+        """Steps every sub-env, scores the real steps in one batch, mixes the rewards."""
+        if self._obs[0] is None:
+            raise gym.error.ResetNeeded("call reset() before step()")
+        obs, rewards, terminated, truncated, infos = self.env.step(actions)
+        scored = [i for i in range(self.num_envs) if not self._resetting[i]]
+        contexts: list[StepContext] = []
+        for i in scored:
+            ctx = self.adapter.context(
+                self._obs[i],
+                self._info[i],
+                _unbatch_obs(actions, i),
+                _unbatch_info(infos, i),
+                tuple(self._history[i]),
+                len(self._history[i]),
+            )
+            contexts.append(_check(ctx, self.model, self.adapter))
+        out_rewards = np.asarray(rewards, dtype=np.float64).copy()
+        table = {k: np.zeros(self.num_envs) for k in SIMILAR_KEYS}
+        if contexts:
+            scores = self.model.score(contexts)
+            similar = self.mix.similar(scores)
+            mixed = self.mix.mix(out_rewards[scored], similar)
+            out_rewards[scored] = mixed
+            for j, i in enumerate(scored):
+                for k, v in _info_dict(scores, similar, mixed, j).items():
+                    table[k][i] = v
+                self._history[i].append(describe_action(contexts[j].action, contexts[j].target))
+        infos = dict(infos)
+        infos["similar"] = table
+        infos["_similar"] = ~self._resetting.copy()
+        for i in range(self.num_envs):
+            if self._resetting[i]:
+                self._history[i] = []
+            self._remember(obs, infos, i)
+        self._resetting = np.logical_or(terminated, truncated)
+        return obs, out_rewards, terminated, truncated, infos
+
+
+def _vector_adapter(env: gym.vector.VectorEnv) -> StepAdapter:
+    """The built-in adapter of a vector env's sub-envs (read in-process, or from their specs)."""
+    envs: Sequence[Any] | None = getattr(env, "envs", None)
+    if envs:
+        return default_adapter(envs[0])
+    spec = env.get_attr("spec")[0]
+    if spec is not None and str(spec.entry_point) == "similar_gym.web_env:WebEnv":
+        from wrappers.adapters import SimilarWebAdapter
+
+        return SimilarWebAdapter()
+    raise AdapterError(
+        f"no built-in adapter for {spec.id if spec else 'these sub-envs'}: pass adapter=... "
+        "(see wrappers.adapters)"
+    )
