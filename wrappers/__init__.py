@@ -17,7 +17,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from wrappers.adapters import AdapterError, SimilarWebAdapter, StepAdapter
+    from wrappers.adapters import (
+        AdapterError,
+        FaramaMiniWoBAdapter,
+        SimilarWebAdapter,
+        StepAdapter,
+    )
     from wrappers.similar_reward import (
         RewardMix,
         SimilarRewardVectorWrapper,
@@ -26,6 +31,7 @@ if TYPE_CHECKING:
 
 _LAZY = {
     "AdapterError": "wrappers.adapters",
+    "FaramaMiniWoBAdapter": "wrappers.adapters",
     "SimilarWebAdapter": "wrappers.adapters",
     "StepAdapter": "wrappers.adapters",
     "RewardMix": "wrappers.similar_reward",
@@ -35,6 +41,7 @@ _LAZY = {
 
 __all__ = [
     "AdapterError",
+    "FaramaMiniWoBAdapter",
     "RewardMix",
     "SimilarRewardVectorWrapper",
     "SimilarRewardWrapper",

@@ -90,7 +90,9 @@ def _check(ctx: StepContext, model: Any, adapter: StepAdapter) -> StepContext:
     return ctx
 
 
-def _info_dict(scores: Mapping[str, np.ndarray], similar: np.ndarray, mixed: np.ndarray, i: int):
+def _info_dict(
+    scores: Mapping[str, np.ndarray], similar: np.ndarray, mixed: np.ndarray, i: int
+) -> dict[str, float]:
     out = {c: float(scores[c][i]) for c in CODES}
     out.update(similar=float(similar[i]), mixed=float(mixed[i]))
     return out
