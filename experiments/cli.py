@@ -47,6 +47,12 @@ def _cmd_bench_rm(args: argparse.Namespace) -> int:
     return bench_rm.run(args)
 
 
+def _cmd_bench_wrapper(args: argparse.Namespace) -> int:
+    from experiments import bench_wrapper
+
+    return bench_wrapper.run(args)
+
+
 def _cmd_collect(args: argparse.Namespace) -> int:
     from experiments import collect_cmd
 
@@ -108,6 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench_rm.add_arguments(p)
     p.set_defaults(func=_cmd_bench_rm)
+    p = bench.add_parser("wrapper", help="SimilarRewardWrapper's step time over the bare env's")
+    from experiments import bench_wrapper
+
+    bench_wrapper.add_arguments(p)
+    p.set_defaults(func=_cmd_bench_wrapper)
 
     p = sub.add_parser(
         "collect", help="MCTS-P: annotate rollouts with the five dimensions, write SRM data"
