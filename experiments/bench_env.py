@@ -67,6 +67,8 @@ import gymnasium as gym
 import numpy as np
 from tqdm import tqdm
 
+from experiments.bench_common import emit_report, positive_int
+
 SYSTEMS = ("similar", "raw-playwright", "farama", "browsergym")
 """Every system the bench knows, ours first."""
 
@@ -773,20 +775,10 @@ def run(args: argparse.Namespace) -> int:
         "results": results,
         "summary": summarize(results),
     }
-    text = json.dumps(report, indent=2)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text + "\n", encoding="utf-8")
-    print(text if args.json else format_report(report))
+    if not emit_report(report, args.out, args.json):
+        print(format_report(report))
     ours_failed = any(r["system"] == "similar" and r["status"] != "ok" for r in results)
     return 1 if ours_failed else 0
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def _viewport(text: str) -> tuple[int, int]:
@@ -821,20 +813,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="single env and/or AsyncVectorEnv of 2 (default: both)",
     )
     parser.add_argument(
-        "--steps", type=_positive, default=200, help="timed steps per env (default: %(default)s)"
+        "--steps", type=positive_int, default=200, help="timed steps per env (default: %(default)s)"
     )
     parser.add_argument(
-        "--resets", type=_positive, default=20, help="timed resets (default: %(default)s)"
+        "--resets", type=positive_int, default=20, help="timed resets (default: %(default)s)"
     )
     parser.add_argument(
         "--peer-steps",
-        type=_positive,
+        type=positive_int,
         default=40,
         help="timed steps per env of the slower peers (default: %(default)s)",
     )
     parser.add_argument(
         "--peer-resets",
-        type=_positive,
+        type=positive_int,
         default=5,
         help="timed resets of the peers (default: %(default)s)",
     )

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import platform
 import statistics
-import sys
 import time
 from typing import Any
+
+from experiments.bench_common import emit_report, positive_int
 
 #: Target throughput of the issue: scored steps per second, batched, on 2 CPU cores.
 TARGET_STEPS_PER_S = 100.0
@@ -127,13 +127,7 @@ def measure(
 def run(args: argparse.Namespace) -> int:
     """Runs ``similar bench rm`` from parsed arguments."""
     report = measure(args.model, args.data, args.steps, args.batch_size, args.single, args.threads)
-    if args.out:
-        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-        with open(args.out, "w", encoding="utf-8") as f:
-            json.dump(report, f, indent=1)
-    if args.json:
-        json.dump(report, sys.stdout, indent=1)
-        print()
+    if emit_report(report, args.out, args.json):
         return 0
     r, m = report["results"], report["meta"]
     print(f"model {m['model']}  torch {m['torch']}  threads {m['torch_threads']}")
@@ -149,13 +143,6 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Adds the options of ``similar bench rm`` to ``parser``."""
     parser.add_argument(
@@ -165,11 +152,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--data", default=None, help="SRM pairs file the steps come from (default: shipped)"
     )
     parser.add_argument(
-        "--steps", type=_positive, default=512, help="steps scored batched (default: 512)"
+        "--steps", type=positive_int, default=512, help="steps scored batched (default: 512)"
     )
-    parser.add_argument("--batch-size", type=_positive, default=64, help="batch size (default: 64)")
     parser.add_argument(
-        "--single", type=_positive, default=50, help="single-step calls timed (default: 50)"
+        "--batch-size", type=positive_int, default=64, help="batch size (default: 64)"
+    )
+    parser.add_argument(
+        "--single", type=positive_int, default=50, help="single-step calls timed (default: 50)"
     )
     parser.add_argument(
         "--threads", type=int, default=0, help="torch CPU threads (default: torch's)"

@@ -14,13 +14,13 @@ Examples::
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import sys
 import time
 from typing import Any
 
 import numpy as np
+
+from experiments.bench_common import emit_report, positive_int
 
 #: Target of the issue: wrapped step time / bare step time.
 TARGET_RATIO = 1.5
@@ -55,23 +55,26 @@ def measure(task: str, steps: int, model_name: str) -> dict[str, Any]:
 
     model = SimilarRewardModel.from_pretrained(model_name)
     kwargs = {"task": task, "max_steps": steps + 10}
+    setups = {
+        "single": (lambda: gym.make("Similar/Web-v0", **kwargs), SimilarRewardWrapper, 1),
+        "vector2": (
+            lambda: gym.vector.AsyncVectorEnv(
+                [lambda: gym.make("Similar/Web-v0", **kwargs) for _ in range(2)],
+                shared_memory=False,
+            ),
+            SimilarRewardVectorWrapper,
+            2,
+        ),
+    }
     results: dict[str, Any] = {}
-    env = gym.make("Similar/Web-v0", **kwargs)
-    try:
-        bare = _time_steps(env, steps, 1)
-        wrapped = _time_steps(SimilarRewardWrapper(env, model=model), steps, 1)
-    finally:
-        env.close()
-    results["single"] = {"bare_ms": 1000 * bare, "wrapped_ms": 1000 * wrapped}
-    vec = gym.vector.AsyncVectorEnv(
-        [lambda: gym.make("Similar/Web-v0", **kwargs) for _ in range(2)], shared_memory=False
-    )
-    try:
-        bare = _time_steps(vec, steps, 2)
-        wrapped = _time_steps(SimilarRewardVectorWrapper(vec, model=model), steps, 2)
-    finally:
-        vec.close()
-    results["vector2"] = {"bare_ms": 1000 * bare, "wrapped_ms": 1000 * wrapped}
+    for mode, (make, wrap, n_envs) in setups.items():
+        env = make()
+        try:
+            bare = _time_steps(env, steps, n_envs)
+            wrapped = _time_steps(wrap(env, model=model), steps, n_envs)
+        finally:
+            env.close()
+        results[mode] = {"bare_ms": 1000 * bare, "wrapped_ms": 1000 * wrapped}
     for r in results.values():
         r["ratio"] = r["wrapped_ms"] / r["bare_ms"]
         r["met"] = r["ratio"] <= TARGET_RATIO
@@ -92,13 +95,7 @@ def measure(task: str, steps: int, model_name: str) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     """Runs ``similar bench wrapper`` from parsed arguments."""
     report = measure(args.task, args.steps, args.model)
-    if args.out:
-        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-        with open(args.out, "w", encoding="utf-8") as f:
-            json.dump(report, f, indent=1)
-    if args.json:
-        json.dump(report, sys.stdout, indent=1)
-        print()
+    if emit_report(report, args.out, args.json):
         return 0
     for mode, r in report["results"].items():
         verdict = "met" if r["met"] else "NOT MET"
@@ -112,7 +109,9 @@ def run(args: argparse.Namespace) -> int:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Adds the options of ``similar bench wrapper`` to ``parser``."""
     parser.add_argument("--task", default="shop/buy-product", help="task id (default: %(default)s)")
-    parser.add_argument("--steps", type=int, default=100, help="timed steps (default: 100)")
+    parser.add_argument(
+        "--steps", type=positive_int, default=100, help="timed steps (default: 100)"
+    )
     parser.add_argument("--model", default="default", help="'default' or a checkpoint folder")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.add_argument("--out", default=None, help="also write the JSON report here")

@@ -135,9 +135,17 @@ class SimilarRewardModel(nn.Module):
 
     # ------------------------------------------------------------------ inputs and forward
 
-    def encode(self, contexts: Sequence[StepContext]) -> dict[str, torch.Tensor]:
-        """Turns steps into model inputs (the backbone's, plus pixel values for the ViT)."""
-        texts = [format_text(c, self.config) for c in contexts]
+    def encode(
+        self, contexts: Sequence[StepContext], texts: Sequence[str] | None = None
+    ) -> dict[str, torch.Tensor]:
+        """Turns steps into model inputs (the backbone's, plus pixel values for the ViT).
+
+        Args:
+            contexts: The steps.
+            texts: Their :func:`format_text`, when the caller already has it.
+        """
+        if texts is None:
+            texts = [format_text(c, self.config) for c in contexts]
         if not self.config.use_image:
             return self.backbone.encode(texts)
         if self.backbone.reads_image:
@@ -193,12 +201,13 @@ class SimilarRewardModel(nn.Module):
         was_training = self.training
         if was_training:  # switching modes walks every submodule: not per call when scoring
             self.eval()
-        order = sorted(range(n), key=lambda i: len(format_text(contexts[i], self.config)))
+        texts = [format_text(c, self.config) for c in contexts]
+        order = sorted(range(n), key=lambda i: len(texts[i]))
         scores = torch.empty(n, len(CODES))
         rewards = torch.empty(n)
         for start in range(0, n, batch_size):
             rows = order[start : start + batch_size]
-            out = self(**self.encode([contexts[i] for i in rows]))
+            out = self(**self.encode([contexts[i] for i in rows], [texts[i] for i in rows]))
             scores[rows] = out.scores.float()
             rewards[rows] = out.reward.float()
         if was_training:

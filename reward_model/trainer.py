@@ -142,6 +142,10 @@ class TripleMTrainer:
         self.config.save(path)
 
     def _checkpoint(self, state: dict[str, Any], optimizer: torch.optim.Optimizer) -> None:
+        """Saves model, optimizer and ``state`` (adding the time since the last checkpoint)."""
+        now = time.perf_counter()
+        state["seconds"] = round(state.get("seconds", 0.0) + now - self._clock, 1)
+        self._clock = now
         last = self.out / "last"
         self.model.save_pretrained(last)
         save_optimizer(optimizer, last)
@@ -185,7 +189,7 @@ class TripleMTrainer:
             else SimilarRewardModel(self.model_config)
         )
         self.writer = SummaryWriter(str(self.out / "tensorboard"))
-        start = call_start = time.perf_counter()
+        call_start = self._clock = time.perf_counter()
 
         # Stage 1: regression on the scaled targets; the gate is not trained.
         for p in self.model.gate.parameters():
@@ -219,9 +223,7 @@ class TripleMTrainer:
                 **state,
                 "stage1": epoch + 1,
                 "stage1_average": report.accuracy("average").acc,
-                "seconds": round(state.get("seconds", 0.0) + time.perf_counter() - start, 1),
             }
-            start = time.perf_counter()
             self._checkpoint(state, opt)
 
         # Stage 2: the gate, with a Bradley-Terry loss on cached hidden states and scores.
@@ -251,12 +253,7 @@ class TripleMTrainer:
                     gate_opt.step()
                     total += loss.item() * len(idx)
                 self.writer.add_scalar("losses/stage2_bt", total / max(len(order), 1), epoch)
-                state = {
-                    **state,
-                    "stage2": epoch + 1,
-                    "seconds": round(state.get("seconds", 0.0) + time.perf_counter() - start, 1),
-                }
-                start = time.perf_counter()
+                state = {**state, "stage2": epoch + 1}
                 if epoch + 1 == cfg.stage2_epochs:
                     report = self._evaluate("triple-m", cfg.stage1_epochs + 1)
                     state["stage2_average"] = report.accuracy("average").acc

@@ -2,38 +2,11 @@
 
 import json
 
-import numpy as np
-import pytest
 import torch
 
 from experiments.srmeval_study import main
 from reward_model.modeling import SimilarRewardModel
 from reward_model.modeling_config import SimilarRMConfig
-from similar_gym.records import encode_png
-from similar_gym.srm_data import PAIR_TYPES, write_pairs
-
-
-@pytest.fixture(scope="module")
-def pairs_file(tmp_path_factory):
-    rng = np.random.default_rng(0)
-    image = encode_png(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8))
-    rows = [
-        {
-            "id": f"p{i}",
-            "step_idx": 0,
-            "instruction": "buy the red shirt",
-            "type": PAIR_TYPES[i % 6],
-            "reason_steps": [],
-            "image": image,
-            "chosen": f'click({i}) on button "red shirt"',
-            "rejected": f'click({i + 50}) on link "help"',
-            "split": ("heldout-miniwob", "heldout-templates")[(i // 6) % 2],
-        }
-        for i in range(24)
-    ]
-    path = tmp_path_factory.mktemp("study") / "pairs.parquet"
-    write_pairs(rows, path)
-    return path
 
 
 def test_study_writes_results_and_table(pairs_file, tmp_path, tiny_model_kwargs, capsys):
