@@ -281,27 +281,6 @@ def _make_farama(task: str, viewport: tuple[int, int]) -> gym.Env:
     return gym.make(f"miniwob/{_miniwob_name(task)}-v1", disable_env_checker=True)
 
 
-def _use_system_chromium() -> None:
-    """Makes Playwright's ``chromium.launch`` default to the system Chromium.
-
-    BrowserGym launches Playwright's bundled Chromium, which is not downloadable everywhere;
-    this is the one change made to it (idempotent, process-wide).
-    """
-    from playwright.sync_api import BrowserType
-
-    if getattr(BrowserType.launch, "_bench_patched", False):
-        return
-    original = BrowserType.launch
-    exe = _chromium()
-
-    def launch(self: Any, **kwargs: Any) -> Any:
-        kwargs.setdefault("executable_path", exe)
-        return original(self, **kwargs)
-
-    launch._bench_patched = True  # type: ignore[attr-defined]
-    BrowserType.launch = launch  # type: ignore[method-assign]
-
-
 def _make_browsergym(task: str, viewport: tuple[int, int]) -> gym.Env:
     del viewport  # BrowserGym's MiniWoB++ tasks set their own (332x214)
     import logging
@@ -312,7 +291,9 @@ def _make_browsergym(task: str, viewport: tuple[int, int]) -> gym.Env:
     name = _miniwob_name(task)
     os.environ.setdefault("MINIWOB_URL", _miniwob_page(name).parent.as_uri() + "/")
     logging.getLogger("browsergym").setLevel(logging.ERROR)
-    _use_system_chromium()
+    from similar_gym.browser import use_system_chromium_everywhere
+
+    use_system_chromium_everywhere()
     return gym.make(
         f"browsergym/miniwob.{name}",
         disable_env_checker=True,

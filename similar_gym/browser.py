@@ -91,6 +91,30 @@ def default_executable() -> str | None:
     return shutil.which("chromium")
 
 
+def use_system_chromium_everywhere() -> None:
+    """Makes every Playwright ``chromium.launch`` of this process start :func:`default_executable`.
+
+    For other packages' envs that launch Playwright's bundled Chromium themselves (BrowserGym),
+    which ``playwright install`` may not be able to fetch: their launches then default to the
+    system Chromium and get :data:`CHROMIUM_FLAGS` in front of their own arguments.
+    Idempotent and process-wide; Similar-Gym's own sessions do not need it.
+    """
+    from playwright.sync_api import BrowserType
+
+    if getattr(BrowserType.launch, "_similar_patched", False):
+        return
+    original = BrowserType.launch
+    executable = default_executable()
+
+    def launch(self: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("executable_path", executable)
+        kwargs["args"] = [*CHROMIUM_FLAGS, *(kwargs.get("args") or ())]
+        return original(self, **kwargs)
+
+    launch._similar_patched = True  # type: ignore[attr-defined]
+    BrowserType.launch = launch  # type: ignore[method-assign]
+
+
 @dataclass
 class BrowserConfig:
     """How a session starts Chromium.

@@ -208,6 +208,42 @@ class MixtureProposer:
         return out[:n]
 
 
+class SampledProposer:
+    """Samples a stochastic policy again and again: ``n`` independent draws of one action each.
+
+    This is how an agent that samples (an LLM at a temperature, a noisy policy) proposes
+    several candidates: each draw asks ``policy`` for one action; duplicates are dropped, so
+    fewer than ``n`` come back when the policy keeps drawing the same action.
+
+    Args:
+        policy: The proposer drawn from, asked for ``n=1`` each time.
+        draws_per_candidate: Draws per wanted candidate (at most ``n * draws_per_candidate``
+            draws, fewer once ``n`` distinct actions are in).
+    """
+
+    def __init__(self, policy: Proposer, draws_per_candidate: int = 1):
+        if draws_per_candidate < 1:
+            raise ValueError(f"draws_per_candidate must be >= 1, got {draws_per_candidate}")
+        self.policy = policy
+        self.draws_per_candidate = draws_per_candidate
+
+    def __call__(
+        self,
+        obs: dict[str, Any],
+        info: dict[str, Any],
+        env: WebEnv | None,
+        rng: np.random.Generator,
+        n: int,
+    ) -> list[str]:
+        """Returns up to ``n`` distinct actions, in the order they were first drawn."""
+        out: list[str] = []
+        for _ in range(n * self.draws_per_candidate):
+            if len(out) == n:
+                break
+            out = _distinct(out + self.policy(obs, info, env, rng, 1), n)
+        return out
+
+
 class FunctionProposer:
     """Wraps any callable ``fn(obs, info) -> list[str]`` (an LLM agent, a script) as a proposer.
 
@@ -235,8 +271,9 @@ def make_proposer(spec: str) -> Proposer:
 
     Args:
         spec: ``"random"``, ``"oracle:EPS"`` (noisy oracle, e.g. ``"oracle:0.2"``),
-            ``"near-miss"``, or ``"+"``-joined ``name*count`` parts for a mixture
-            (``"oracle:0*1+near-miss*2+random*1"``).
+            ``"near-miss"``, ``"samples:SPEC"`` (independent single draws of ``SPEC``, see
+            :class:`SampledProposer`; e.g. ``"samples:oracle:0.5"``), or ``"+"``-joined
+            ``name*count`` parts for a mixture (``"oracle:0*1+near-miss*2+random*1"``).
 
     Raises:
         ValueError: If the spec names no known proposer.
@@ -257,4 +294,8 @@ def make_proposer(spec: str) -> Proposer:
         return NoisyOracleProposer(float(arg) if arg else 0.2)
     if name == "near-miss":
         return NearMissProposer()
-    raise ValueError(f"unknown proposer {spec!r}: use random, oracle:EPS, near-miss or a mixture")
+    if name == "samples" and arg:
+        return SampledProposer(make_proposer(arg))
+    raise ValueError(
+        f"unknown proposer {spec!r}: use random, oracle:EPS, near-miss, samples:SPEC or a mixture"
+    )

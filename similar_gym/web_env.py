@@ -193,9 +193,7 @@ class WebEnv(gym.Env[dict[str, Any], Any]):
         self._step += 1
         parsed, error = self._decode(action)
         # The element the action names, as the page showed it before the action.
-        self._last_target = (
-            "" if parsed is None else describe_element(find_target(parsed, self._elements))
-        )
+        self._last_target = self._target(parsed)
         if parsed is not None:
             expected = self.oracle_next()
             try:
@@ -302,6 +300,22 @@ class WebEnv(gym.Env[dict[str, Any], Any]):
         if parsed is None:
             raise ActionError(error or "invalid action")
         return parsed.to_text()
+
+    def action_info(self, action: Any) -> dict[str, Any]:
+        """What ``info`` would say about ``action`` if it were stepped now, without stepping.
+
+        Search and reward wrappers score candidate actions with this before executing any.
+
+        Returns:
+            ``{"action": canonical text or None, "action_target": str, "action_error": str or
+            None}``, as :meth:`step`'s info has them (the error only for undecodable actions).
+        """
+        parsed, error = self._decode(action)
+        return {
+            "action": None if parsed is None else parsed.to_text(),
+            "action_target": self._target(parsed),
+            "action_error": error,
+        }
 
     def valid_actions(self) -> list[str]:
         """Text actions that are well-formed and name existing elements at this state."""
@@ -424,6 +438,9 @@ class WebEnv(gym.Env[dict[str, Any], Any]):
             return self.codec.decode(action, ids, slots, options), None
         except ActionError as e:
             return None, f"invalid action: {e}"
+
+    def _target(self, parsed: Action | None) -> str:
+        return "" if parsed is None else describe_element(find_target(parsed, self._elements))
 
     def _execute(self, a: Action) -> str | None:
         """Runs one action in the page; returns an error message or ``None``."""

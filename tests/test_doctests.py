@@ -18,6 +18,8 @@ MODULES = [
     "reward_model.judges.embedding",
     "reward_model.mcts_p",
     "wrappers",
+    "wrappers.mcts",
+    "wrappers.search",
     "wrappers.similar_reward",
 ]
 

@@ -1,6 +1,8 @@
 """Wrappers that put the Similar reward model back into envs.
 
 * :class:`SimilarRewardWrapper` / :class:`SimilarRewardVectorWrapper`: dense step-wise rewards.
+* :class:`MCTSWrapper`: inference-time search over candidate actions with the model as value
+  (the search itself: :func:`wrappers.search.search`, plain functions).
 * :mod:`wrappers.adapters`: how an env's steps become :class:`~similar_gym.records.StepContext`.
 
 Imports are lazy (as in gymnasium's ``wrappers/__init__.py``): ``import wrappers`` starts no
@@ -19,10 +21,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from wrappers.adapters import (
         AdapterError,
+        BrowserGymAdapter,
         FaramaMiniWoBAdapter,
         SimilarWebAdapter,
         StepAdapter,
     )
+    from wrappers.mcts import MCTSWrapper
     from wrappers.similar_reward import (
         RewardMix,
         SimilarRewardVectorWrapper,
@@ -31,9 +35,11 @@ if TYPE_CHECKING:
 
 _LAZY = {
     "AdapterError": "wrappers.adapters",
+    "BrowserGymAdapter": "wrappers.adapters",
     "FaramaMiniWoBAdapter": "wrappers.adapters",
     "SimilarWebAdapter": "wrappers.adapters",
     "StepAdapter": "wrappers.adapters",
+    "MCTSWrapper": "wrappers.mcts",
     "RewardMix": "wrappers.similar_reward",
     "SimilarRewardWrapper": "wrappers.similar_reward",
     "SimilarRewardVectorWrapper": "wrappers.similar_reward",
@@ -41,7 +47,9 @@ _LAZY = {
 
 __all__ = [
     "AdapterError",
+    "BrowserGymAdapter",
     "FaramaMiniWoBAdapter",
+    "MCTSWrapper",
     "RewardMix",
     "SimilarRewardVectorWrapper",
     "SimilarRewardWrapper",

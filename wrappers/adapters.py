@@ -19,17 +19,20 @@ Writing one for another env is a class (or any object) with that one method::
                 page_text=obs["dom_text"], action=str(action), target="", step_idx=step_idx,
             )
 
-:func:`default_adapter` picks the built-in adapter for an env, or says that one is needed.
+:func:`default_adapter` picks the built-in adapter for an env (Similar-Gym's ``WebEnv``, the
+Farama ``miniwob`` package, BrowserGym), or says that one is needed.
 """
 
 from __future__ import annotations
 
+import ast
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import gymnasium as gym
 
-from similar_gym.actions import Action
+from similar_gym.actions import MAX_ACTION_LENGTH, Action, ActionError, parse_action
 from similar_gym.records import StepContext, describe_element
 
 
@@ -209,6 +212,250 @@ class FaramaMiniWoBAdapter:
         )
 
 
+#: BrowserGym actions that map one-to-one onto Similar-Gym's grammar: the verb and the
+#: parameter names of the BrowserGym call (all of them, so a call with more arguments keeps its
+#: raw form: ``click('12', button='right')`` is no ``click(12)``).
+_BROWSERGYM_EXACT: dict[str, tuple[str, tuple[str, ...]]] = {
+    "click": ("click", ("bid",)),
+    "hover": ("hover", ("bid",)),
+    "fill": ("fill", ("bid", "value")),
+    "select_option": ("select", ("bid", "options")),
+    "keyboard_press": ("press", ("key",)),
+    "keyboard_type": ("type", ("text",)),
+    "noop": ("noop", ()),
+}
+
+#: BrowserGym actions on an element: the name of their first parameter, which holds its bid.
+_BROWSERGYM_BID_PARAM: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "click",
+            "dblclick",
+            "hover",
+            "fill",
+            "press",
+            "focus",
+            "clear",
+            "check",
+            "uncheck",
+            "select_option",
+            "upload_file",
+        ),
+        "bid",
+    ),
+    "drag_and_drop": "from_bid",
+}
+
+
+def _parse_call(text: str) -> tuple[str, tuple[Any, ...], dict[str, Any]] | None:
+    """One call of a plain name with literal arguments, read with :mod:`ast` (never run).
+
+    Returns ``(name, args, kwargs)``, or ``None`` for anything else: several calls, attribute
+    calls, expressions or names as arguments, ``*args``/``**kwargs``, Python code.
+    """
+    if len(text) > MAX_ACTION_LENGTH:
+        return None
+    try:
+        call = ast.parse(text, mode="eval").body
+        if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Name):
+            return None
+        if any(kw.arg is None for kw in call.keywords):
+            return None
+        args = tuple(ast.literal_eval(a) for a in call.args)
+        kwargs = {str(kw.arg): ast.literal_eval(kw.value) for kw in call.keywords}
+    except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError):
+        return None
+    return call.func.id, args, kwargs
+
+
+def _bind(params: Sequence[str], args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict | None:
+    """The call's arguments by parameter name, or ``None`` if they do not fit ``params``."""
+    if len(args) > len(params):
+        return None
+    bound = dict(zip(params, args, strict=False))
+    for name, value in kwargs.items():
+        if name not in params or name in bound:
+            return None
+        bound[name] = value
+    return bound
+
+
+def _ax_value(node: Mapping[str, Any], key: str) -> str:
+    """The ``{"value": ...}`` of an accessibility-tree node's ``key``, as text (``""`` if none)."""
+    field = node.get(key)
+    return str(field.get("value", "")) if isinstance(field, Mapping) else ""
+
+
+class BrowserGymAdapter:
+    """For BrowserGym envs (``gym.make("browsergym/miniwob.click-test")`` and the others).
+
+    Reads these keys of BrowserGym's observation (the one before the action):
+
+    * ``"goal_object"`` (its text messages) or else ``"goal"``: the instruction;
+    * ``"axtree_object"``, flattened with ``browsergym.utils.obs.flatten_axtree_to_str`` into
+      BrowserGym's own text view (``[bid] role 'name'`` lines), or else ``"dom_object"`` with
+      ``flatten_dom_to_str``: the page text, cut to ``max_page_chars``;
+    * ``"screenshot"``: the screenshot (``None`` where the env has none).
+
+    The action is a string of BrowserGym's high-level action set. It is parsed, never
+    evaluated; a single call whose meaning Similar-Gym's grammar has exactly becomes that
+    :class:`~similar_gym.actions.Action` (``click('12')`` -> ``click(12)``, ``fill('12', 'x')``
+    -> ``fill(12, "x")``, ``select_option``, ``hover``, ``keyboard_press`` -> ``press``,
+    ``keyboard_type`` -> ``type``, ``noop()``). Similar-Gym's element ids are integers, so only
+    bids written as plain decimal numbers (those of a page's main frame) map; every other
+    action (bids such as ``'a12'`` in frames, ``press('12', 'Enter')``, ``scroll(0, 100)``,
+    coordinate actions, several calls, Python code) keeps its raw string. The target is the
+    element whose bid the action names, described from its node in ``"axtree_object"``
+    (``textbox "Username"``), or else from its line in the page text.
+
+    BrowserGym is imported only to flatten an observation, so this module needs no BrowserGym.
+
+    Args:
+        env: The BrowserGym env (its spec id becomes the contexts' ``task_id``), or ``None``.
+        max_page_chars: Longest page text; a longer one is cut with a marker line.
+    """
+
+    def __init__(self, env: gym.Env | None = None, max_page_chars: int = 6000):
+        spec = getattr(env, "spec", None)
+        self.task_id = str(spec.id) if spec is not None else ""
+        self.max_page_chars = int(max_page_chars)
+
+    @staticmethod
+    def instruction(obs: Mapping[str, Any]) -> str:
+        """The goal's text messages, else ``obs["goal"]``.
+
+        Raises:
+            AdapterError: If the observation has neither.
+        """
+        texts = [
+            str(m["text"])
+            for m in obs.get("goal_object") or ()
+            if isinstance(m, Mapping) and m.get("type") == "text" and "text" in m
+        ]
+        if texts:
+            return "\n".join(texts)
+        if "goal" in obs:
+            return str(obs["goal"])
+        raise AdapterError(
+            "the observation has no 'goal_object' or 'goal': BrowserGymAdapter reads "
+            "BrowserGym's observations; pass an adapter for this env"
+        )
+
+    def page_text(self, obs: Mapping[str, Any]) -> str:
+        """The flattened ``obs["axtree_object"]`` (else ``obs["dom_object"]``), cut.
+
+        Raises:
+            AdapterError: If the observation has neither (e.g. ``use_raw_page_output=True``).
+            ImportError: If BrowserGym is not installed in this Python.
+        """
+        try:
+            from browsergym.utils import obs as bgym_obs
+        except ImportError as e:
+            raise ImportError(
+                "BrowserGymAdapter flattens BrowserGym's observations with "
+                f"browsergym.utils.obs, which does not import here ({e}); install browsergym-core "
+                "in the env's Python"
+            ) from e
+        if obs.get("axtree_object"):
+            text = bgym_obs.flatten_axtree_to_str(obs["axtree_object"])
+        elif obs.get("dom_object"):
+            text = bgym_obs.flatten_dom_to_str(obs["dom_object"])
+        else:
+            raise AdapterError(
+                "the observation has no 'axtree_object' or 'dom_object': BrowserGymAdapter "
+                "makes the page text from them (is the env made with use_raw_page_output=True?)"
+            )
+        if len(text) > self.max_page_chars:
+            text = text[: self.max_page_chars] + "\n... (page text truncated)"
+        return text
+
+    @staticmethod
+    def action(action: Any) -> Action | str:
+        """A BrowserGym action string as Similar-Gym's :class:`Action`, or its raw form.
+
+        An action maps only when both say the same (see the class docstring) and the result
+        reads back unchanged with :func:`~similar_gym.actions.parse_action` (so a key name or
+        text the grammar does not take keeps the raw form too).
+        """
+        raw = str(action).strip()
+        call = _parse_call(raw)
+        if call is None or call[0] not in _BROWSERGYM_EXACT:
+            return raw
+        name, args, kwargs = call
+        verb, params = _BROWSERGYM_EXACT[name]
+        bound = _bind(params, args, kwargs)
+        if bound is None or len(bound) != len(params):
+            return raw
+        bid = bound.pop("bid", None)
+        if bid is not None and not (
+            isinstance(bid, str) and bid.isascii() and bid.isdigit() and str(int(bid)) == bid
+        ):
+            return raw
+        texts = list(bound.values())
+        if not all(isinstance(t, str) for t in texts):
+            return raw
+        mapped = Action(
+            verb,  # type: ignore[arg-type]
+            element=int(bid) if bid is not None else None,
+            text=texts[0] if texts else None,
+        )
+        try:
+            exact = parse_action(mapped.to_text()) == mapped
+        except ActionError:
+            exact = False
+        return mapped if exact else raw
+
+    @staticmethod
+    def bid(action: Any) -> str | None:
+        """The bid of the element a BrowserGym action acts on, or ``None``."""
+        call = _parse_call(str(action).strip())
+        if call is None or call[0] not in _BROWSERGYM_BID_PARAM:
+            return None
+        name, args, kwargs = call
+        bid = kwargs.get(_BROWSERGYM_BID_PARAM[name], args[0] if args else None)
+        return bid if isinstance(bid, str) else None
+
+    @staticmethod
+    def element(obs: Mapping[str, Any], bid: str, page_text: str = "") -> str:
+        """The element with ``bid``, described like Similar-Gym's targets, or ``""``."""
+        axtree = obs.get("axtree_object")
+        for node in axtree.get("nodes", ()) if isinstance(axtree, Mapping) else ():
+            if node.get("browsergym_id") == bid:
+                return describe_element({k: _ax_value(node, k) for k in ("role", "name", "value")})
+        line = re.search(rf"^\s*\[{re.escape(bid)}\] (.+)$", page_text, re.MULTILINE)
+        return line.group(1).strip() if line else ""
+
+    def context(
+        self,
+        obs: Any,
+        info: Mapping[str, Any],
+        action: Any,
+        next_info: Mapping[str, Any],
+        history: Sequence[str],
+        step_idx: int,
+    ) -> StepContext:
+        """Returns the context of one BrowserGym step (see the class docstring)."""
+        if not isinstance(obs, Mapping):
+            raise AdapterError(
+                f"the observation is a {type(obs).__name__}, not BrowserGym's dict: "
+                "BrowserGymAdapter reads BrowserGym's observations; pass an adapter for this env"
+            )
+        instruction = self.instruction(obs)
+        page_text = self.page_text(obs)
+        bid = self.bid(action)
+        return StepContext(
+            instruction=instruction,
+            history=tuple(history),
+            screenshot=obs.get("screenshot"),
+            page_text=page_text,
+            action=str(self.action(action)),
+            target=self.element(obs, bid, page_text) if bid is not None else "",
+            task_id=self.task_id,
+            step_idx=step_idx,
+            extras={"browsergym_action": str(action)},
+        )
+
+
 def default_adapter(env: gym.Env | Any) -> StepAdapter:
     """Returns the built-in adapter for ``env``.
 
@@ -222,6 +469,8 @@ def default_adapter(env: gym.Env | Any) -> StepAdapter:
         return SimilarWebAdapter()
     if type(base).__module__.startswith("miniwob."):
         return FaramaMiniWoBAdapter(env)
+    if type(base).__module__.startswith("browsergym."):
+        return BrowserGymAdapter(env)
     spec = getattr(env, "spec", None)
     name = spec.id if spec is not None else type(base).__name__
     raise AdapterError(

@@ -8,7 +8,8 @@ it, and mix the Similar reward with the env's own reward (:class:`RewardMix`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,8 +65,12 @@ class RewardMix:
         return base + self.scale * similar
 
 
-def _load_model(model: Any) -> Any:
-    """A model object with ``score(contexts)``, from itself, ``"default"`` or a folder."""
+def load_model(model: Any) -> Any:
+    """Returns a model object with ``score(contexts)``: ``model`` itself, or loaded.
+
+    Args:
+        model: An object with ``score``, ``"default"`` (the shipped checkpoint) or a folder.
+    """
     if hasattr(model, "score"):
         return model
     from reward_model.modeling import SimilarRewardModel
@@ -78,7 +83,13 @@ def _needs_screenshot(model: Any) -> bool:
     return bool(getattr(config, "use_image", False))
 
 
-def _check(ctx: StepContext, model: Any, adapter: StepAdapter) -> StepContext:
+def check_context(ctx: Any, model: Any, adapter: StepAdapter) -> StepContext:
+    """Returns ``ctx`` if ``model`` can score it.
+
+    Raises:
+        AdapterError: If the adapter returned something else than a :class:`StepContext`, or
+            no screenshot for a model that reads screenshots.
+    """
     if not isinstance(ctx, StepContext):
         raise AdapterError(f"{type(adapter).__name__}.context returned {type(ctx).__name__}")
     if ctx.screenshot is None and _needs_screenshot(model):
@@ -88,6 +99,50 @@ def _check(ctx: StepContext, model: Any, adapter: StepAdapter) -> StepContext:
             "the observation or use a text-only model (use_image=False)"
         )
     return ctx
+
+
+class EarlyScorer:
+    """Scores steps in a background thread while the env executes them.
+
+    Envs that can say before a step what its ``info`` will report about the action (Similar-Gym's
+    ``WebEnv.action_info``) let a wrapper build the step's context first and score it while the
+    browser works; after the step, the context is rebuilt from the real ``info`` and rescored
+    only if it came out different. Scoring then costs the wrapper little more than the time the
+    model takes beyond the env's step.
+
+    Args:
+        model: The model whose ``score`` runs in the thread.
+    """
+
+    def __init__(self, model: Any):
+        self.model = model
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="similar-score")
+
+    def submit(self, contexts: list[StepContext]) -> tuple[list[StepContext], Future]:
+        """Starts scoring ``contexts``; pass the result to :meth:`settle`."""
+        return contexts, self._pool.submit(self.model.score, contexts)
+
+    def settle(
+        self, early: tuple[list[StepContext], Future], contexts: list[StepContext]
+    ) -> dict[str, np.ndarray]:
+        """The scores of ``contexts``: the early ones if the steps are the same, else fresh."""
+        guessed, future = early
+        scores = future.result()  # also when unused: one model call at a time
+        same = len(guessed) == len(contexts) and all(
+            (g.action, g.target) == (c.action, c.target)
+            for g, c in zip(guessed, contexts, strict=True)
+        )
+        return scores if same else self.model.score(contexts)
+
+    def close(self) -> None:
+        """Stops the thread."""
+        self._pool.shutdown(wait=True)
+
+
+def _previewer(env: Any) -> Callable[[Any], dict[str, Any]] | None:
+    """The env's ``action_info`` (what a step's info will say about an action), if it has one."""
+    preview = getattr(getattr(env, "unwrapped", None), "action_info", None)
+    return preview if callable(preview) else None
 
 
 def _info_dict(
@@ -115,6 +170,9 @@ class SimilarRewardWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         mode: ``"add"`` or ``"replace"`` (see :class:`RewardMix`).
         scale: Factor on the Similar reward.
         weights: Per-dimension weights; ``None`` uses the model's mixed reward.
+        overlap: Score each step while the env executes it when the env can describe an action
+            before stepping (``Similar/Web-v0`` can; see :class:`EarlyScorer`). Rewards are
+            the same either way.
 
     Raises:
         AdapterError: No built-in adapter fits the env, or an observation lacks what the adapter
@@ -142,14 +200,23 @@ class SimilarRewardWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         mode: str = "add",
         scale: float = 1.0,
         weights: Mapping[str, float] | None = None,
+        overlap: bool = True,
     ):
         gym.utils.RecordConstructorArgs.__init__(
-            self, model=model, adapter=adapter, mode=mode, scale=scale, weights=weights
+            self,
+            model=model,
+            adapter=adapter,
+            mode=mode,
+            scale=scale,
+            weights=weights,
+            overlap=overlap,
         )
         gym.Wrapper.__init__(self, env)
         self.adapter = adapter or default_adapter(env)
         self.mix = RewardMix(mode, scale, weights)
-        self.model = _load_model(model)
+        self.model = load_model(model)
+        self._preview = _previewer(env) if overlap else None
+        self._early = EarlyScorer(self.model) if self._preview is not None else None
         self._obs: Any = None
         self._info: dict[str, Any] = {}
         self._history: list[str] = []
@@ -164,12 +231,12 @@ class SimilarRewardWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         """Steps the env; returns the mixed reward and ``info["similar"]``."""
         if self._obs is None:
             raise gym.error.ResetNeeded("call reset() before step()")
+        early = None
+        if self._early is not None and self._preview is not None:
+            early = self._early.submit([self._context(action, self._preview(action))])
         obs, reward, terminated, truncated, info = self.env.step(action)
-        ctx = self.adapter.context(
-            self._obs, self._info, action, info, tuple(self._history), len(self._history)
-        )
-        ctx = _check(ctx, self.model, self.adapter)
-        scores = self.model.score([ctx])
+        ctx = self._context(action, info)
+        scores = self._early.settle(early, [ctx]) if early else self.model.score([ctx])
         similar = self.mix.similar(scores)
         mixed = self.mix.mix(reward, similar)
         info = dict(info)
@@ -177,6 +244,19 @@ class SimilarRewardWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self._history.append(describe_action(ctx.action, ctx.target))
         self._obs, self._info = obs, info
         return obs, float(mixed[0]), terminated, truncated, info
+
+    def _context(self, action: Any, next_info: Mapping[str, Any]) -> StepContext:
+        ctx = self.adapter.context(
+            self._obs, self._info, action, next_info, tuple(self._history), len(self._history)
+        )
+        return check_context(ctx, self.model, self.adapter)
+
+    def close(self) -> None:
+        """Closes the env and the scoring thread."""
+        if self._early is not None:
+            self._early.close()
+            self._early = None
+        super().close()
 
 
 def _unbatch_obs(obs: Any, i: int) -> Any:
@@ -232,7 +312,7 @@ class SimilarRewardVectorWrapper(gym.vector.VectorWrapper):
             raise ValueError(f"autoreset mode {autoreset} is not supported; use NEXT_STEP")
         self.adapter = adapter or _vector_adapter(env)
         self.mix = RewardMix(mode, scale, weights)
-        self.model = _load_model(model)
+        self.model = load_model(model)
         n = env.num_envs
         self._obs: list[Any] = [None] * n
         self._info: list[dict[str, Any]] = [{} for _ in range(n)]
@@ -268,7 +348,7 @@ class SimilarRewardVectorWrapper(gym.vector.VectorWrapper):
                 tuple(self._history[i]),
                 len(self._history[i]),
             )
-            contexts.append(_check(ctx, self.model, self.adapter))
+            contexts.append(check_context(ctx, self.model, self.adapter))
         out_rewards = np.asarray(rewards, dtype=np.float64).copy()
         table = {k: np.zeros(self.num_envs) for k in SIMILAR_KEYS}
         if contexts:

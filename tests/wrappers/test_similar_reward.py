@@ -95,6 +95,32 @@ def test_the_default_model_scores_a_real_step(make_env):
     assert reward == pytest.approx(info["similar"]["mixed"])
 
 
+def test_scoring_during_the_step_gives_what_scoring_after_it_gives(make_env):
+    actions = ["click(3)", "this is not an action", 'scroll("down")', "click(5)", "noop()"]
+    seen = {}
+    for overlap in (True, False):
+        model = RecordingModel()
+        env = SimilarRewardWrapper(make_env(task=TASK), model=model, overlap=overlap)
+        env.reset(seed=0)
+        rewards = [env.step(a)[1] for a in actions]
+        steps = [(c.action, c.target, c.history) for batch in model.batches for c in batch]
+        seen[overlap] = (rewards, steps)
+        assert (env._early is not None) == overlap
+        env.close()
+    assert seen[True] == seen[False]
+    assert len(seen[True][1]) == len(actions), "one model call per step, none wasted"
+
+    # A preview that guesses wrong costs a second call, never a wrong reward.
+    base = make_env(task=TASK)
+    base.unwrapped.action_info = lambda action: {"action": "noop()", "action_target": ""}
+    model = RecordingModel()
+    env = SimilarRewardWrapper(base, model=model)
+    env.reset(seed=0)
+    assert env.step("click(3)")[1] == pytest.approx(len("click(3)") / 10)
+    assert [b[0].action for b in model.batches] == ["noop()", "click(3)"]
+    env.close()
+
+
 def test_clear_errors_for_a_missing_screenshot_or_adapter(make_env):
     no_shot = gym.wrappers.FilterObservation(
         make_env(task=TASK), ["instruction", "page_text", "url", "last_action_error"]
