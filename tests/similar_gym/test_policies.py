@@ -9,6 +9,7 @@ from similar_gym.policies import (
     NearMissProposer,
     NoisyOracleProposer,
     RandomProposer,
+    SampledProposer,
     make_proposer,
 )
 from similar_gym.web_env import WebEnv
@@ -91,3 +92,22 @@ def test_near_miss_proposes_the_task_traps(env):
         assert c != oracle
         el = by_id[int(c[c.index("(") + 1 :].split(",")[0].rstrip(")"))]
         assert el.get("key") in set(meta.distractors) | set(meta.fields)
+
+
+def test_sampled_proposer_draws_one_action_at_a_time_until_enough_are_distinct():
+    draws = iter(["a", "a", "b", "a", "c", "d"])
+    asked = []
+
+    def policy(obs, info, env, rng, n):
+        asked.append(n)
+        return [next(draws)]
+
+    sampled = SampledProposer(policy, draws_per_candidate=2)
+    assert sampled({}, {}, None, np.random.default_rng(0), 3) == ["a", "b", "c"]
+    assert asked == [1, 1, 1, 1, 1], "stops once 3 distinct actions are in"
+    always_a = SampledProposer(lambda *args: ["a"], draws_per_candidate=3)
+    assert always_a({}, {}, None, np.random.default_rng(0), 2) == ["a"], "at most 6 draws"
+    spec = make_proposer("samples:oracle:0.5")
+    assert isinstance(spec, SampledProposer) and spec.policy.epsilon == 0.5
+    with pytest.raises(ValueError, match="draws_per_candidate"):
+        SampledProposer(policy, draws_per_candidate=0)
