@@ -45,7 +45,8 @@ _ADAPTER = "adapter"
 
 def format_text(ctx: StepContext, config: SimilarRMConfig) -> str:
     """Returns the text input of one step; the page text comes last, so it is cut first."""
-    parts = [f"Goal: {ctx.instruction}", f"Action: {ctx.describe()}"]
+    goal, action = f"Goal: {ctx.instruction}", f"Action: {ctx.describe()}"
+    parts = [action, goal] if config.text_order == "action-first" else [goal, action]
     if config.use_history:
         recent = ctx.history[-config.max_history :] if config.max_history else ()
         parts.append("Earlier: " + (" | ".join(recent) if recent else "(none)"))

@@ -34,6 +34,12 @@ class SimilarRMConfig(JsonConfig):
     use_history: bool = help_field(
         True, "Read the earlier steps (multi-step); False for the action only."
     )
+    text_order: str = help_field(
+        "action-first",
+        "Order of the text input: 'action-first' (action, goal, history, page: a long goal never "
+        "cuts the action off) or 'goal-first' (goal, action, ...: checkpoints made before this "
+        "field existed).",
+    )
     max_history: int = help_field(4, "Most recent earlier steps put in the text input.")
     page_text_chars: int = help_field(
         400, "Characters of the page text view put in the text input."
@@ -74,6 +80,10 @@ class SimilarRMConfig(JsonConfig):
             raise ValueError(f"image_size {self.image_size} must be a multiple of patch_size")
         if self.vision_hidden % self.vision_heads:
             raise ValueError("vision_hidden must be a multiple of vision_heads")
+        if self.text_order not in ("action-first", "goal-first"):
+            raise ValueError(
+                f"text_order must be 'action-first' or 'goal-first', got {self.text_order!r}"
+            )
         if self.torch_dtype not in ("float32", "float16", "bfloat16"):
             raise ValueError(
                 f"torch_dtype must be float32, float16 or bfloat16, got {self.torch_dtype!r}"
@@ -99,4 +109,6 @@ class SimilarRMConfig(JsonConfig):
         """
         if not isinstance(data, dict) or data.get("model_type") != MODEL_TYPE:
             raise ValueError(f"{where}: model_type is not {MODEL_TYPE!r}")
-        return super().from_dict({k: v for k, v in data.items() if k != "model_type"}, where)
+        fields = {k: v for k, v in data.items() if k != "model_type"}
+        fields.setdefault("text_order", "goal-first")  # saved before the field existed
+        return super().from_dict(fields, where)

@@ -50,6 +50,14 @@ def test_text_input_follows_the_ablation_switches(tiny):
     assert "Goal: Buy the red hat." in full and 'Action: click(3) on button "Buy"' in full
     assert "Earlier: fill(2" in full
     assert "Earlier" not in format_text(step, SimilarRMConfig(**{**tiny, "use_history": False}))
+    assert full.startswith("Action: click(3)"), "a long goal must not cut the action off"
+    saved = SimilarRMConfig(**tiny).to_dict()
+    del saved["text_order"]  # a checkpoint saved before the field existed
+    old = SimilarRMConfig.from_dict(saved)
+    assert old.text_order == "goal-first"
+    assert format_text(step, old).startswith("Goal: Buy the red hat.\nAction: click(3)")
+    with pytest.raises(ValueError, match="text_order"):
+        SimilarRMConfig(**{**tiny, "text_order": "page-first"})
 
 
 def test_text_only_model_needs_no_screenshot(tiny):
