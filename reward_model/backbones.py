@@ -86,7 +86,18 @@ class TextBackbone(nn.Module):
 
         self.config = config
         self.tokenizer = AutoTokenizer.from_pretrained(path)
-        base = AutoModel.from_pretrained(path)
+        if config.backbone_layers:
+            from transformers.utils import logging as hf_logging
+
+            # The layers left out are reported as unexpected weights: on purpose here.
+            verbosity = hf_logging.get_verbosity()
+            hf_logging.set_verbosity_error()
+            try:
+                base = AutoModel.from_pretrained(path, num_hidden_layers=config.backbone_layers)
+            finally:
+                hf_logging.set_verbosity(verbosity)
+        else:
+            base = AutoModel.from_pretrained(path)
         self.hidden_size = int(base.config.hidden_size)
         self.model = _with_lora(base, config, "text")
 
@@ -131,6 +142,8 @@ class VisionLanguageBackbone(nn.Module):
         super().__init__()
         from transformers import AutoImageProcessor, AutoModel, AutoTokenizer
 
+        if config.backbone_layers:
+            raise ValueError("backbone_layers applies to text backbones only; use 0 for a VLM")
         self.config = config
         self.tokenizer = AutoTokenizer.from_pretrained(path)
         self.image_processor = AutoImageProcessor.from_pretrained(path)

@@ -24,6 +24,11 @@ class SimilarRMConfig(JsonConfig):
         "directory: a text encoder, or a vision-language model (Qwen2-VL family) that then "
         "reads the screenshot itself.",
     )
+    backbone_layers: int = help_field(
+        0,
+        "Keep only the first N transformer layers of a text backbone (0 = all): fewer layers, "
+        "cheaper scoring.",
+    )
     torch_dtype: str = help_field(
         "float32", "dtype a vision-language backbone is loaded in (e.g. bfloat16 on a GPU)."
     )
@@ -88,6 +93,8 @@ class SimilarRMConfig(JsonConfig):
             raise ValueError(
                 f"torch_dtype must be float32, float16 or bfloat16, got {self.torch_dtype!r}"
             )
+        if self.backbone_layers < 0:
+            raise ValueError("SimilarRMConfig.backbone_layers must be >= 0 (0 = all layers)")
         for name in ("max_length", "lora_r", "fusion_hidden", "gate_hidden"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"SimilarRMConfig.{name} must be >= 1")

@@ -95,6 +95,7 @@ class TripleMTrainer:
             use_image=config.use_image,
             use_history=config.use_history,
             max_length=config.max_length,
+            backbone_layers=config.backbone_layers,
         )
         self.progress = progress
         self.out = Path(config.out)

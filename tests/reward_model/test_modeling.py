@@ -67,6 +67,20 @@ def test_text_only_model_needs_no_screenshot(tiny):
     assert m.score([ctx()])["reward"].shape == (1,)
 
 
+def test_a_shallower_backbone_keeps_its_depth_through_a_checkpoint(tiny, tmp_path):
+    torch.manual_seed(0)
+    shallow = SimilarRewardModel(SimilarRMConfig(**{**tiny, "backbone_layers": 2}))
+    layers = shallow.backbone.model.get_base_model().encoder.layer
+    assert len(layers) == 2
+    shallow.save_pretrained(tmp_path)
+    loaded = SimilarRewardModel.from_pretrained(tmp_path)
+    assert len(loaded.backbone.model.get_base_model().encoder.layer) == 2
+    a, b = shallow.eval().score([ctx()]), loaded.score([ctx()])
+    assert np.allclose(a["reward"], b["reward"], atol=1e-5)
+    with pytest.raises(ValueError, match="backbone_layers"):
+        SimilarRMConfig(**{**tiny, "backbone_layers": -1})
+
+
 def test_checkpoint_round_trip_without_pickle(model, tmp_path):
     model.save_pretrained(tmp_path)
     files = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()}
