@@ -25,11 +25,52 @@ from wrappers.similar_reward import RewardMix, check_context, load_model
 
 @dataclass
 class _State:
-    """A searched state: where it is in the env and what its candidates are."""
+    """A searched state: how to get back to it and what its candidates are."""
 
     snapshot: Any
     contexts: list[StepContext]
     actions: list[Any]
+
+
+class _Lookahead:
+    """The ``expand`` function of :func:`wrappers.search.search` over a real env.
+
+    Node ``i`` of the tree is ``states[i]``; expanding an edge restores its parent (unless the
+    env is already there), steps the edge's action and expands the state it reaches.
+
+    Args:
+        wrapper: The wrapper whose env, proposer and model are used.
+        root: The root state (snapshot, candidate contexts and actions).
+    """
+
+    def __init__(self, wrapper: MCTSWrapper, root: _State):
+        self.wrapper = wrapper
+        self.base = wrapper.env.unwrapped
+        self.states = [root]
+        self.at = 0  # the node the env is in
+        self.steps = 0  # env steps taken
+
+    def __call__(self, parent: int, a: int) -> Expansion:
+        """Steps edge ``a`` of node ``parent``; returns the node it reaches."""
+        state = self.states[parent]
+        if self.at != parent:
+            self.base.restore(state.snapshot)
+        obs, reward, terminated, truncated, info = self.base.step(state.actions[a])
+        self.steps += 1
+        self.at = len(self.states)
+        edge = state.contexts[a]
+        history = (*edge.history, describe_action(edge.action, edge.target))
+        if terminated or truncated:
+            self.states.append(_State(None, [], []))
+            return Expansion((), np.zeros(0), reward=float(reward), terminal=True)
+        actions, contexts, values = self.wrapper._expand(obs, info, [], history)
+        self.states.append(_State(self.base.snapshot(), contexts, actions))
+        return Expansion([str(x) for x in actions], values, reward=float(reward))
+
+    def finish(self) -> None:
+        """Puts the env back at the root if the search moved it."""
+        if self.steps:
+            self.base.restore(self.states[0].snapshot)
 
 
 class MCTSWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
@@ -189,38 +230,19 @@ class MCTSWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         start = time.perf_counter()
         actions, contexts, values = self._expand(self._obs, self._info, [action], self._history)
         root = Expansion(actions=[str(a) for a in actions], values=values)
-        lookahead = [0]
-        expand = None
-        base = self.env.unwrapped
+        lookahead = None
         if self.config.depth > 0 and self.config.num_simulations > 0:
-            states = [_State(base.snapshot(), contexts, actions)]
-            at = [0]
-
-            def expand(parent: int, a: int) -> Expansion:
-                state = states[parent]
-                if at[0] != parent:
-                    base.restore(state.snapshot)
-                obs, reward, terminated, truncated, info = base.step(state.actions[a])
-                lookahead[0] += 1
-                at[0] = len(states)
-                edge = state.contexts[a]
-                history = (*edge.history, describe_action(edge.action, edge.target))
-                if terminated or truncated:
-                    states.append(_State(None, [], []))
-                    return Expansion((), np.zeros(0), reward=float(reward), terminal=True)
-                acts, ctxs, vals = self._expand(obs, info, [], history)
-                states.append(_State(base.snapshot(), ctxs, acts))
-                return Expansion([str(x) for x in acts], vals, reward=float(reward))
-
-        out = search(root, expand, self.config)
-        if lookahead[0]:
-            base.restore(states[0].snapshot)
+            snapshot = self.env.unwrapped.snapshot()
+            lookahead = _Lookahead(self, _State(snapshot, contexts, actions))
+        out = search(root, lookahead, self.config)
+        if lookahead is not None:
+            lookahead.finish()
         chosen = actions[out.action_index]
         obs, reward, terminated, truncated, info = self.env.step(chosen)
         info = dict(info)
         info["search"] = {
             **out.summary(),
-            "lookahead_steps": lookahead[0],
+            "lookahead_steps": lookahead.steps if lookahead is not None else 0,
             "seconds": time.perf_counter() - start,
         }
         ctx = contexts[out.action_index]
