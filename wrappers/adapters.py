@@ -26,6 +26,7 @@ Farama ``miniwob`` package, BrowserGym), or says that one is needed.
 from __future__ import annotations
 
 import ast
+import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
@@ -57,6 +58,25 @@ class StepAdapter(Protocol):
         ...
 
 
+def _page_line(page_text: str, element: int) -> dict[str, str] | None:
+    """Role, name and value of element ``[element]`` read back from a Similar-Gym text view."""
+    prefix = f"[{element}] "
+    for line in page_text.splitlines():
+        if not line.startswith(prefix):
+            continue
+        role, _, rest = line[len(prefix) :].partition(" ")
+        decoder = json.JSONDecoder()
+        try:
+            name, end = decoder.raw_decode(rest)
+            value = ""
+            if rest[end:].startswith(" value="):
+                value, _ = decoder.raw_decode(rest[end + len(" value=") :])
+        except json.JSONDecodeError:
+            return None
+        return {"role": role, "name": str(name), "value": str(value)}
+    return None
+
+
 class SimilarWebAdapter:
     """For ``Similar/Web-v0`` in either action mode and either observation mode.
 
@@ -65,6 +85,31 @@ class SimilarWebAdapter:
     discrete actions) and its target element from the ``info`` that ``step`` returned. An action
     the env rejected keeps its raw form, so the model can score it as the mistake it was.
     """
+
+    @staticmethod
+    def preview(info: Mapping[str, Any], action: Any) -> dict[str, Any] | None:
+        """A guess, before the step, of what its ``info`` will say about a text ``action``.
+
+        The canonical action text comes from the action grammar and the target from the
+        element's line in ``info["page_text"]``. Wrappers score this guess while the env
+        steps and check it against the real ``info`` afterwards (see
+        :class:`~wrappers.similar_reward.EarlyScorer`), so a wrong guess costs time, never
+        a wrong reward.
+
+        Returns:
+            ``{"action", "action_target"}``, or ``None`` for a non-text action.
+        """
+        if not isinstance(action, str):
+            return None
+        try:
+            parsed = parse_action(action)
+        except ActionError:
+            return {"action": None, "action_target": ""}
+        target = ""
+        if parsed.element is not None:
+            line = _page_line(str(info.get("page_text", "")), parsed.element)
+            target = describe_element(line) if line else ""
+        return {"action": parsed.to_text(), "action_target": target}
 
     def context(
         self,

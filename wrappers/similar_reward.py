@@ -295,6 +295,10 @@ class SimilarRewardVectorWrapper(gym.vector.VectorWrapper):
         mode: ``"add"`` or ``"replace"``.
         scale: Factor on the Similar reward.
         weights: Per-dimension weights; ``None`` uses the model's mixed reward.
+        overlap: Score the steps while the sub-envs execute them, from the adapter's guess
+            (``adapter.preview(info, action)``; :class:`~wrappers.adapters.SimilarWebAdapter`
+            has one for text actions), checked against the real infos afterwards. Rewards are
+            the same either way.
     """
 
     def __init__(
@@ -305,6 +309,7 @@ class SimilarRewardVectorWrapper(gym.vector.VectorWrapper):
         mode: str = "add",
         scale: float = 1.0,
         weights: Mapping[str, float] | None = None,
+        overlap: bool = True,
     ):
         super().__init__(env)
         autoreset = env.metadata.get("autoreset_mode", gym.vector.AutoresetMode.NEXT_STEP)
@@ -313,6 +318,9 @@ class SimilarRewardVectorWrapper(gym.vector.VectorWrapper):
         self.adapter = adapter or _vector_adapter(env)
         self.mix = RewardMix(mode, scale, weights)
         self.model = load_model(model)
+        preview = getattr(self.adapter, "preview", None)
+        self._preview = preview if overlap and callable(preview) else None
+        self._early = EarlyScorer(self.model) if self._preview is not None else None
         n = env.num_envs
         self._obs: list[Any] = [None] * n
         self._info: list[dict[str, Any]] = [{} for _ in range(n)]
@@ -336,23 +344,17 @@ class SimilarRewardVectorWrapper(gym.vector.VectorWrapper):
         """Steps every sub-env, scores the real steps in one batch, mixes the rewards."""
         if self._obs[0] is None:
             raise gym.error.ResetNeeded("call reset() before step()")
-        obs, rewards, terminated, truncated, infos = self.env.step(actions)
         scored = [i for i in range(self.num_envs) if not self._resetting[i]]
-        contexts: list[StepContext] = []
-        for i in scored:
-            ctx = self.adapter.context(
-                self._obs[i],
-                self._info[i],
-                _unbatch_obs(actions, i),
-                _unbatch_info(infos, i),
-                tuple(self._history[i]),
-                len(self._history[i]),
-            )
-            contexts.append(check_context(ctx, self.model, self.adapter))
+        early = self._score_early(actions, scored)
+        obs, rewards, terminated, truncated, infos = self.env.step(actions)
+        contexts = [self._context(i, actions, _unbatch_info(infos, i)) for i in scored]
         out_rewards = np.asarray(rewards, dtype=np.float64).copy()
         table = {k: np.zeros(self.num_envs) for k in SIMILAR_KEYS}
         if contexts:
-            scores = self.model.score(contexts)
+            if early is not None and self._early is not None:
+                scores = self._early.settle(early, contexts)
+            else:
+                scores = self.model.score(contexts)
             similar = self.mix.similar(scores)
             mixed = self.mix.mix(out_rewards[scored], similar)
             out_rewards[scored] = mixed
@@ -369,6 +371,38 @@ class SimilarRewardVectorWrapper(gym.vector.VectorWrapper):
             self._remember(obs, infos, i)
         self._resetting = np.logical_or(terminated, truncated)
         return obs, out_rewards, terminated, truncated, infos
+
+    def _context(self, i: int, actions: Any, next_info: Mapping[str, Any]) -> StepContext:
+        ctx = self.adapter.context(
+            self._obs[i],
+            self._info[i],
+            _unbatch_obs(actions, i),
+            next_info,
+            tuple(self._history[i]),
+            len(self._history[i]),
+        )
+        return check_context(ctx, self.model, self.adapter)
+
+    def _score_early(
+        self, actions: Any, scored: list[int]
+    ) -> tuple[list[StepContext], Future] | None:
+        """Starts scoring the adapter's guesses of the steps, if it can guess them all."""
+        if self._early is None or self._preview is None or not scored:
+            return None
+        guesses = []
+        for i in scored:
+            preview = self._preview(self._info[i], _unbatch_obs(actions, i))
+            if preview is None:
+                return None
+            guesses.append(self._context(i, actions, preview))
+        return self._early.submit(guesses)
+
+    def close(self, **kwargs: Any) -> None:
+        """Closes the vector env and the scoring thread."""
+        if self._early is not None:
+            self._early.close()
+            self._early = None
+        super().close(**kwargs)
 
 
 def _vector_adapter(env: gym.vector.VectorEnv) -> StepAdapter:

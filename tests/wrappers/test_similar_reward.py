@@ -182,3 +182,38 @@ def test_vector_wrapper_around_async_workers():
         assert infos["similar"]["mixed"] == pytest.approx(rewards)
     finally:
         env.close()
+
+
+def test_vector_wrapper_scores_its_guesses_during_the_step_and_rewards_do_not_change():
+    steps = [
+        np.array(["click(3)", 'fill(2, "boots")'], dtype=object),
+        np.array(["not an action", "click(5)"], dtype=object),
+        np.array(['scroll("down")', "click(7)"], dtype=object),
+    ]
+    seen = {}
+    for overlap in (True, False):
+        model = RecordingModel()
+        envs = gym.vector.SyncVectorEnv(
+            [lambda: gym.make("Similar/Web-v0", task=TASK) for _ in range(2)]
+        )
+        env = SimilarRewardVectorWrapper(envs, model=model, overlap=overlap)
+        try:
+            env.reset(seed=[0, 1])
+            rewards = [env.step(a)[1].tolist() for a in steps]
+        finally:
+            env.close()
+        contexts = [(c.action, c.target, c.history) for b in model.batches for c in b]
+        seen[overlap] = (rewards, contexts, len(model.batches))
+    assert seen[True] == seen[False]
+    assert seen[True][2] == len(steps), "every guess was right: one model call per step"
+    assert any(target for _, target, _ in seen[True][1]), "element targets were guessed"
+
+
+def test_similar_adapter_guesses_what_the_step_reports(make_env):
+    env = make_env(task="settings/update-profile")
+    _, info = env.reset(seed=0)
+    for action in [*info["valid_actions"], "click(999)", "bogus("]:
+        guess = SimilarWebAdapter.preview(info, action)
+        real = env.unwrapped.action_info(action)
+        assert (guess["action"], guess["action_target"]) == (real["action"], real["action_target"])
+    assert SimilarWebAdapter.preview(info, np.array([0, 1, 0])) is None, "not a text action"
