@@ -20,7 +20,7 @@ from similar_gym.policies import Proposer, make_proposer
 from similar_gym.records import StepContext, describe_action
 from wrappers.adapters import StepAdapter, default_adapter
 from wrappers.search import Expansion, SearchConfig, search
-from wrappers.similar_reward import RewardMix, check_context, load_model
+from wrappers.similar_reward import RewardMix, action_previewer, check_context, load_model
 
 
 @dataclass
@@ -179,6 +179,7 @@ class MCTSWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self.proposer = make_proposer(proposer) if isinstance(proposer, str) else proposer
         self.num_candidates = num_candidates
         self.adapter = adapter or default_adapter(env)
+        self._action_info = action_previewer(env)
         self.mix = RewardMix(weights=weights)
         self.model = load_model(model)
         self._seed = seed
@@ -198,10 +199,6 @@ class MCTSWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
 
     # ------------------------------------------------------------------ one state's candidates
 
-    def _preview(self, action: Any) -> dict[str, Any]:
-        preview = getattr(self.env.unwrapped, "action_info", None)
-        return preview(action) if preview is not None else {}
-
     def _expand(
         self, obs: Any, info: Mapping[str, Any], agent: list[Any], history: Sequence[str]
     ) -> tuple[list[Any], list[StepContext], np.ndarray]:
@@ -210,7 +207,7 @@ class MCTSWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         proposed = self.proposer(obs, dict(info), self.env.unwrapped, self._rng, want + len(agent))
         actions, contexts, seen = [], [], set()
         for a in [*agent, *proposed]:
-            preview = self._preview(a)
+            preview = self._action_info(a) if self._action_info is not None else {}
             key = preview.get("action") or str(a)
             if key in seen or len(actions) == self.num_candidates:
                 continue

@@ -139,7 +139,7 @@ class EarlyScorer:
         self._pool.shutdown(wait=True)
 
 
-def _previewer(env: Any) -> Callable[[Any], dict[str, Any]] | None:
+def action_previewer(env: Any) -> Callable[[Any], dict[str, Any]] | None:
     """The env's ``action_info`` (what a step's info will say about an action), if it has one."""
     preview = getattr(getattr(env, "unwrapped", None), "action_info", None)
     return preview if callable(preview) else None
@@ -215,7 +215,7 @@ class SimilarRewardWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self.adapter = adapter or default_adapter(env)
         self.mix = RewardMix(mode, scale, weights)
         self.model = load_model(model)
-        self._preview = _previewer(env) if overlap else None
+        self._preview = action_previewer(env) if overlap else None
         self._early = EarlyScorer(self.model) if self._preview is not None else None
         self._obs: Any = None
         self._info: dict[str, Any] = {}
