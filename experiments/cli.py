@@ -65,10 +65,36 @@ def _cmd_train_rm(args: argparse.Namespace) -> int:
     return train_rm_cmd.run(args)
 
 
+def _cmd_train_agent(args: argparse.Namespace) -> int:
+    from experiments import train_agent_cmd
+
+    return train_agent_cmd.run(args)
+
+
+#: ``similar study NAME``: the module whose ``main(argv)`` runs each study.
+STUDIES = {
+    "dense-vs-sparse": "experiments.dense_vs_sparse",
+    "search": "experiments.search_study",
+    "srmeval": "experiments.srmeval_study",
+}
+
+
+def _cmd_study(args: argparse.Namespace) -> int:
+    import importlib
+
+    return importlib.import_module(STUDIES[args.study]).main(args.study_args)
+
+
 def _cmd_eval(args: argparse.Namespace) -> int:
     from experiments import eval_rm
 
     return eval_rm.run(args)
+
+
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from experiments import main_job
+
+    return main_job.run(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -136,11 +162,38 @@ def build_parser() -> argparse.ArgumentParser:
     train_rm_cmd.add_arguments(p)
     p.set_defaults(func=_cmd_train_rm)
 
+    p = sub.add_parser(
+        "train-agent", help="train a PPO or GRPO agent with sparse or Similar rewards"
+    )
+    from experiments import train_agent_cmd
+
+    train_agent_cmd.add_arguments(p)
+    p.set_defaults(func=_cmd_train_agent)
+
+    p = sub.add_parser(
+        "study",
+        help="run a study (dense-vs-sparse, search, srmeval): table, plots, results JSON",
+        description="Runs one study; its own options follow its name "
+        "(`similar study dense-vs-sparse --help`).",
+    )
+    p.add_argument("study", choices=sorted(STUDIES), help="which study")
+    p.add_argument("study_args", nargs=argparse.REMAINDER, help="the study's options")
+    p.set_defaults(func=_cmd_study)
+
     p = sub.add_parser("eval", help="SRMEval accuracy of a reward model or baseline scorer")
     from experiments import eval_rm
 
     eval_rm.add_arguments(p)
     p.set_defaults(func=_cmd_eval)
+
+    p = sub.add_parser(
+        "reproduce",
+        help="the main job: the whole paper in miniature (collect, train, SRMEval, PPO, report)",
+    )
+    from experiments import main_job
+
+    main_job.add_arguments(p)
+    p.set_defaults(func=_cmd_reproduce)
     return parser
 
 

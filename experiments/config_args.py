@@ -7,10 +7,21 @@ import dataclasses
 from typing import Any
 
 
-def add_config_arguments(parser: argparse.ArgumentParser, cls: type, title: str) -> None:
-    """Adds ``--field-name`` for every field of the dataclass ``cls`` (default: not given)."""
+def add_config_arguments(
+    parser: argparse.ArgumentParser, cls: type, title: str, skip: set[str] | frozenset = frozenset()
+) -> None:
+    """Adds ``--field-name`` for every field of the dataclass ``cls`` (default: not given).
+
+    Args:
+        parser: The parser to add to.
+        cls: The config dataclass.
+        title: Title of the option group.
+        skip: Field names to leave out (options another group already added).
+    """
     group = parser.add_argument_group(title)
     for f in dataclasses.fields(cls):
+        if f.name in skip:
+            continue
         flag = "--" + f.name.replace("_", "-")
         default = f.default
         shown = " ".join(map(str, default)) if isinstance(default, tuple) else default

@@ -1,8 +1,9 @@
 """The SRMEval study: reward models and baselines side by side, and the Triple-M ablations.
 
 Scores every model on the same SRMEval pairs (default the shipped SRMEval-Web v1) and writes
-``results.json`` (every report, as ``similar eval --json`` prints it) and ``table.md``: accuracy
-per type and the average over the six types, on all pairs and on each split, one row per model.
+``results.json`` (every report, as ``similar eval --json`` prints it), ``table.md`` (accuracy
+per type and the average over the six types, on all pairs and on each split, one row per model)
+and ``accuracy.png`` (the same as bars with 95% intervals, one panel per split).
 
 A model is ``LABEL=NAME``: NAME is a baseline (``random``, ``heuristic``, ``minilm``),
 ``default`` (the shipped checkpoint) or a folder of ``similar train-rm``. Add ``:stage1`` to a
@@ -27,12 +28,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from reward_model.dimensions import PAIR_TYPES
+
+_COLUMNS = (*PAIR_TYPES, "average")
 
 _STAGE1 = ":stage1"
 
@@ -60,8 +64,57 @@ def markdown_table(reports: dict[str, dict[str, Any]], splits: list[str]) -> str
     return "\n".join(lines) + "\n"
 
 
+def plot(result: dict[str, Any], path: Path) -> None:
+    """Bar plot of SRMEval accuracy: one panel per split, bars per model, 95% intervals.
+
+    Args:
+        result: What :func:`run` returns (``models``: label -> report).
+        path: The PNG to write.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    models = result["models"]
+    splits = ["all", *sorted({s for r in models.values() for s in r["accuracy"] if s != "all"})]
+    fig, axes = plt.subplots(len(splits), 1, figsize=(10, 3.2 * len(splits)), squeeze=False)
+    width = 0.8 / len(models)
+    x = np.arange(len(_COLUMNS))
+    for ax, split in zip(axes[:, 0], splits, strict=True):
+        for i, (label, rep) in enumerate(models.items()):
+            cells = [rep["accuracy"].get(split, {}).get(k, {}) for k in _COLUMNS]
+            acc = np.array([_pct(c.get("acc")) for c in cells])
+            low = np.array([_pct(c.get("low")) for c in cells])
+            high = np.array([_pct(c.get("high")) for c in cells])
+            err = np.nan_to_num(np.stack([acc - low, high - acc]))
+            offset = (i - (len(models) - 1) / 2) * width
+            ax.bar(x + offset, acc, width, yerr=err, label=label, capsize=2)
+        ax.axhline(50, color="black", linewidth=0.8, linestyle="--")
+        ax.set_xticks(x, _COLUMNS)
+        ax.set_ylim(0, 100)
+        ax.set_ylabel("accuracy %")
+        ax.set_title(f"SRMEval, {split} ({split_pairs(models, split)} pairs)", fontsize=10)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=8, ncol=len(models), loc="lower center")
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def _pct(value: float | None) -> float:
+    return math.nan if value is None else 100 * value
+
+
+def split_pairs(models: dict[str, Any], split: str) -> int:
+    """Number of pairs of ``split`` in the reports of ``models``."""
+    rep = next(iter(models.values()))
+    return int(rep["accuracy"].get(split, {}).get("average", {}).get("n", 0))
+
+
 def run(models: list[str], data: str | None, out: Path) -> dict[str, Any]:
-    """Evaluates every ``LABEL=NAME`` and writes ``results.json`` and ``table.md`` to ``out``."""
+    """Evaluates every ``LABEL=NAME``; writes ``results.json``, ``table.md``, ``accuracy.png``."""
     from reward_model.evaluation import evaluate
     from similar_gym.srm_data import SHIPPED_SRMEVAL, read_pairs
 
@@ -81,6 +134,7 @@ def run(models: list[str], data: str | None, out: Path) -> dict[str, Any]:
     result = {"data": str(data or SHIPPED_SRMEVAL), "n_pairs": table.num_rows, "models": reports}
     (out / "results.json").write_text(json.dumps(result, indent=2) + "\n")
     (out / "table.md").write_text(markdown_table(reports, splits))
+    plot(result, out / "accuracy.png")
     return result
 
 

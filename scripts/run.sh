@@ -10,7 +10,7 @@ shift || true
 case "$job" in
   main)
     bash scripts/setup.sh
-    exec .venv/bin/similar demo "$@"
+    exec .venv/bin/similar reproduce "$@"
     ;;
   test)
     bash scripts/setup.sh

@@ -22,8 +22,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
+
+import numpy as np
 
 Verb = Literal[
     "click", "fill", "select", "hover", "press", "type", "scroll", "click_at", "drag", "noop"
@@ -273,6 +276,30 @@ class DiscreteActionCodec:
     def nvec(self) -> tuple[int, int, int]:
         """The ``MultiDiscrete`` sizes."""
         return (len(DISCRETE_TYPES), self.max_elements, self.max_text_slots)
+
+    def masks(
+        self, n_elements: int, n_text_slots: int, option_counts: Sequence[int] = ()
+    ) -> np.ndarray:
+        """Which index of each action dimension can name something at a state.
+
+        The layout is sb3-contrib's ``MaskablePPO`` for ``MultiDiscrete``: the masks of the
+        three dimensions, concatenated. A type is possible unless it needs what the state lacks
+        (``fill``: a text slot; ``select``: a ``<select>``); an element slot if the page lists
+        that many elements; a text slot if the task has that many strings or a ``<select>``
+        that many options. Slot 0 of each dimension is always possible, so no dimension is
+        empty (the indices a type ignores decode fine).
+
+        Args:
+            n_elements: Elements the page text view lists.
+            n_text_slots: Strings in the task's text slots.
+            option_counts: Number of options of each ``<select>`` on the page.
+        """
+        types = np.ones(len(DISCRETE_TYPES), dtype=bool)
+        types[DISCRETE_TYPES.index("fill")] = n_text_slots > 0
+        types[DISCRETE_TYPES.index("select")] = any(option_counts)
+        elements = np.arange(self.max_elements) < max(n_elements, 1)
+        slots = np.arange(self.max_text_slots) < max(n_text_slots, *option_counts, 1)
+        return np.concatenate([types, elements, slots])
 
     def decode(
         self,

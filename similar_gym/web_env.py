@@ -301,6 +301,22 @@ class WebEnv(gym.Env[dict[str, Any], Any]):
             raise ActionError(error or "invalid action")
         return parsed.to_text()
 
+    def action_masks(self) -> np.ndarray:
+        """Which discrete action indices can name something now (discrete mode).
+
+        The masks of type, element slot and text slot, concatenated, as sb3-contrib's
+        ``MaskablePPO`` reads them (see :meth:`DiscreteActionCodec.masks`). A masked-out index
+        would only give an "empty slot" error.
+
+        Raises:
+            RuntimeError: In text action mode (there is nothing to mask).
+        """
+        if self.action_mode != "discrete":
+            raise RuntimeError("action_masks() is for action_mode='discrete'")
+        counts = [len(el["options"]) for el in self._elements if el.get("options")]
+        slots = len(self._instance.text_slots) if self._instance else 0
+        return self.codec.masks(len(self._elements), slots, counts)
+
     def action_info(self, action: Any) -> dict[str, Any]:
         """What ``info`` would say about ``action`` if it were stepped now, without stepping.
 

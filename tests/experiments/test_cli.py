@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from experiments.cli import main
 
 
@@ -17,3 +19,14 @@ def test_tasks_json(capsys):
     assert main(["tasks", "--json", "--suite", "own"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert rows and all(r["suite"] == "own" for r in rows)
+
+
+def test_study_passes_its_options_to_the_study(capsys):
+    from experiments.cli import STUDIES
+
+    assert sorted(STUDIES) == ["dense-vs-sparse", "search", "srmeval"]
+    for name in STUDIES:
+        with pytest.raises(SystemExit) as exit_info:
+            main(["study", name, "--help"])
+        assert exit_info.value.code == 0
+        assert "--out" in capsys.readouterr().out

@@ -31,5 +31,6 @@ def test_study_writes_results_and_table(pairs_file, tmp_path, tiny_model_kwargs,
     table = (out / "table.md").read_text()
     assert table.splitlines()[0].startswith("| model | H | OS | E | TR | C | total | average")
     assert "| heuristic | 100.0 |" in table and "average heldout-templates" in table
+    assert (out / "accuracy.png").stat().st_size > 5_000
     assert main(["--data", str(pairs_file), "--out", str(out), "--models", "nolabel"]) == 2
     assert "LABEL=NAME" in capsys.readouterr().err

@@ -122,3 +122,18 @@ def test_discrete_codec_decodes_and_rejects():
     ]:
         with pytest.raises(ActionError, match=message):
             codec.decode(bad, ids, slots, options)
+
+
+def test_discrete_masks_mark_what_can_be_named():
+    from similar_gym.actions import DISCRETE_TYPES, DiscreteActionCodec
+
+    codec = DiscreteActionCodec(max_elements=5, max_text_slots=4)
+    m = codec.masks(n_elements=3, n_text_slots=0, option_counts=())
+    types, elements, slots = m[:7], m[7:12], m[12:]
+    assert len(m) == sum(codec.nvec)
+    assert not types[DISCRETE_TYPES.index("fill")] and not types[DISCRETE_TYPES.index("select")]
+    assert types.sum() == 5 and elements.tolist() == [True] * 3 + [False] * 2
+    assert slots.tolist() == [True, False, False, False], "slot 0 stays possible"
+    m = codec.masks(n_elements=9, n_text_slots=2, option_counts=(3,))
+    assert m[:7].all() and m[7:12].all() and m[12:].tolist() == [True] * 3 + [False]
+    assert codec.masks(0, 0)[7:12].tolist() == [True] + [False] * 4

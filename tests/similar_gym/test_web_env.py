@@ -169,6 +169,33 @@ def test_bad_discrete_actions_never_raise(make_env):
         env.unwrapped.decode_action("click(1)")
 
 
+def test_actions_sampled_under_the_mask_never_name_an_empty_slot(make_env):
+    env = make_env(
+        task=["miniwob/login-user", "settings/privacy-setting"],
+        action_mode="discrete",
+        max_elements=32,
+        max_text_slots=4,
+        screenshot_size=(60, 80),
+    )
+    env.reset(seed=0)
+    space = env.action_space
+    space.seed(0)
+    nvec = list(space.nvec)
+    for i in range(60):
+        mask = env.unwrapped.action_masks()
+        assert mask.shape == (sum(nvec),) and mask.dtype == bool
+        parts = np.split(mask, np.cumsum(nvec)[:-1])
+        action = [np.random.default_rng(i).choice(np.flatnonzero(p)) for p in parts]
+        *_, terminated, truncated, info = env.step(np.array(action))
+        assert "empty" not in (info["action_error"] or ""), (action, info["action_error"])
+        if terminated or truncated:
+            env.reset(seed=i)
+    text_env = make_env(task=STATIC_MINIWOB)
+    text_env.reset(seed=0)
+    with pytest.raises(RuntimeError, match="discrete"):
+        text_env.unwrapped.action_masks()
+
+
 def test_step_after_the_end_explains(make_env):
     env = make_env(task=own_task_ids()[0], max_steps=2)
     env.reset(seed=0)

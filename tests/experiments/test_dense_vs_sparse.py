@@ -1,0 +1,98 @@
+"""The dense-vs-sparse study: curves, sample efficiency, table and plot from run logs."""
+
+import json
+
+import numpy as np
+import pytest
+
+from experiments import dense_vs_sparse as dvs
+
+
+def write_run(config, algo, reward, task, seed, successes, length=4):
+    folder = dvs.run_folder(config, algo, reward, task, seed)
+    folder.mkdir(parents=True)
+    rows = [
+        {"step": (i + 1) * length, "return": 0.0, "length": length, "success": bool(s)}
+        for i, s in enumerate(successes)
+    ]
+    (folder / "episodes.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    summary = {"global_step": len(rows) * length}
+    (folder / "summary.json").write_text(json.dumps(summary))
+
+
+def test_success_curve_bins_episodes_by_the_step_they_ended():
+    eps = [{"step": s, "success": ok} for s, ok in [(4, 0), (8, 1), (12, 1), (30, 0)]]
+    curve = dvs.success_curve(eps, total=32, bin_steps=8)
+    assert curve[:2].tolist() == [0.5, 1.0] and np.isnan(curve[2]) and curve[3] == 0.0
+    assert dvs.final_rate(eps, 32) == 0.0 and np.isnan(dvs.final_rate([], 32))
+    assert dvs.steps_to_reach(np.array([np.nan, 0.2, 0.6]), 0.5, 10) == 30
+    assert dvs.steps_to_reach(np.array([0.1, 0.2]), 0.5, 10) is None
+
+
+@pytest.fixture
+def study(tmp_path):
+    config = dvs.DenseVsSparseConfig(
+        tasks=("a/x", "b/y"),
+        algos=("ppo",),
+        seeds=(0, 1, 2),
+        total_timesteps=64,
+        bin_steps=16,
+        out=str(tmp_path),
+    )
+    for seed in config.seeds:
+        # a/x: sparse learns late (final 1.0); similar succeeds from step 16 on.
+        write_run(config, "ppo", "sparse", "a/x", seed, [0] * 12 + [1] * 4)
+        write_run(config, "ppo", "similar", "a/x", seed, [0] * 4 + [1] * 12)
+        # b/y: sparse never succeeds.
+        write_run(config, "ppo", "sparse", "b/y", seed, [0] * 16)
+        write_run(config, "ppo", "similar", "b/y", seed, [0] * 8 + [1] * 8)
+    return config
+
+
+def test_summary_measures_sample_efficiency_and_says_when_it_cannot(study):
+    results = dvs.summarize(study)
+    cells = {c["task"]: c for c in results["cells"]}
+    a = cells["a/x"]
+    assert a["rewards"]["sparse"]["final_success"] == 1.0
+    assert a["rewards"]["similar"]["curve_mean"] == [0.0, 1.0, 1.0, 1.0]
+    assert a["steps_to_sparse_final"] == 32 and a["efficiency"] == 2.0
+    assert a["rewards"]["similar"]["curve_lo"] == a["rewards"]["similar"]["curve_mean"]
+    b = cells["b/y"]
+    assert b["efficiency"] is None and "never succeeded" in b["note"]
+    assert results["cells_with_ratio"] == 1 and results["cells_meeting_2x"] == 1
+    table = dvs.markdown_table(results)
+    assert "| ppo | a/x | 3/3 | 100.0 | 100.0 | 32 | 2.00x |" in table
+    assert "nothing to reach" in table
+
+
+def test_unfinished_runs_do_not_count(study):
+    unfinished = dvs.run_folder(study, "ppo", "similar", "b/y", 1) / "summary.json"
+    unfinished.write_text(json.dumps({"global_step": 32}))
+    cells = {c["task"]: c for c in dvs.summarize(study)["cells"]}
+    assert cells["b/y"]["rewards"]["similar"]["seeds"] == 2
+    for seed in study.seeds:
+        (dvs.run_folder(study, "ppo", "sparse", "a/x", seed) / "summary.json").unlink()
+    a = {c["task"]: c for c in dvs.summarize(study)["cells"]}["a/x"]
+    assert a["rewards"]["sparse"]["seeds"] == 0 and a["efficiency"] is None
+    assert "| ppo | a/x | 0/3 | - | 100.0 |" in dvs.markdown_table(dvs.summarize(study))
+
+
+def test_run_on_finished_runs_writes_results_table_and_plot(study, monkeypatch):
+    monkeypatch.setattr(dvs, "run_all", lambda config, progress: None)
+    results = dvs.run(study, progress=False)
+    out = dvs.Path(study.out)
+    assert json.loads((out / "results.json").read_text())["cells"] == json.loads(
+        json.dumps(results["cells"])
+    )
+    assert (out / "table.md").read_text().startswith("64 env steps per run")
+    assert (out / "curves.png").stat().st_size > 10_000
+    changed = dvs.DenseVsSparseConfig(**{**study.to_dict(), "total_timesteps": 128})
+    with pytest.raises(FileExistsError, match="another budget"):
+        dvs.run(changed, progress=False)
+
+
+def test_finished_runs_are_skipped(study, monkeypatch):
+    calls = []
+    monkeypatch.setattr("agents.ppo.train_ppo", lambda *a, **k: calls.append(a))
+    dvs.run_all(study, progress=False)
+    assert calls == [], "every run already has a summary with the full budget"
