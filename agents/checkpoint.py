@@ -5,8 +5,9 @@ A checkpoint folder holds ``model.safetensors`` (the module's weights),
 and parameter groups), ``extra.safetensors`` (other tensors a trainer keeps: RNG states, a
 reference policy), ``trainer_state.json`` (what the trainer needs to resume) and
 ``config.json`` (the run's config). Everything loads with ``safetensors`` and ``json``; nothing
-is unpickled. :func:`check_resumable` says whether a config may continue a checkpoint and
-:func:`clear_run` empties a run folder for a fresh start.
+is unpickled. :func:`check_resumable` says whether a config may continue a checkpoint,
+:func:`has_checkpoint` and :func:`is_finished` where a run folder stands, and :func:`clear_run`
+empties one for a fresh start.
 """
 
 from __future__ import annotations
@@ -100,6 +101,17 @@ def check_resumable(folder: str | Path, config: Any) -> None:
     changed = sorted(k for k in now if now[k] != saved.get(k) and k not in RESUMABLE_CHANGES)
     if changed:
         raise ValueError(f"cannot resume {folder} with a different {', '.join(changed)}")
+
+
+def has_checkpoint(out: str | Path) -> bool:
+    """Whether the run folder ``out`` holds a checkpoint to resume from."""
+    return (Path(out) / "checkpoint" / "trainer_state.json").is_file()
+
+
+def is_finished(out: str | Path, total_timesteps: int) -> bool:
+    """Whether the run in ``out`` wrote its summary after ``total_timesteps`` env steps."""
+    path = Path(out) / "summary.json"
+    return path.is_file() and json.loads(path.read_text()).get("global_step", 0) >= total_timesteps
 
 
 def clear_run(out: str | Path) -> None:

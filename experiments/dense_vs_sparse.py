@@ -83,13 +83,9 @@ def agent_config(config: DenseVsSparseConfig, algo: str, reward: str, task: str,
     )
 
 
-def _finished(folder: Path, total: int) -> bool:
-    path = folder / "summary.json"
-    return path.exists() and json.loads(path.read_text()).get("global_step", 0) >= total
-
-
 def run_all(config: DenseVsSparseConfig, progress: bool = True) -> None:
     """Trains every run of the study that is not finished yet (resuming interrupted ones)."""
+    from agents.checkpoint import has_checkpoint, is_finished
     from agents.grpo import train_grpo
     from agents.ppo import train_ppo
     from wrappers.similar_reward import load_model
@@ -101,14 +97,14 @@ def run_all(config: DenseVsSparseConfig, progress: bool = True) -> None:
         for a in config.algos
         for r in config.rewards
     ]
-    todo = [g for g in grid if not _finished(run_folder(config, *g), config.total_timesteps)]
+    todo = [g for g in grid if not is_finished(run_folder(config, *g), config.total_timesteps)]
     model = load_model(config.similar_model) if any(g[1] != "sparse" for g in todo) else None
     for i, (algo, reward, task, seed) in enumerate(todo, 1):
         print(f"[{i}/{len(todo)}] {algo} {reward} {task} seed {seed}", flush=True)
         train = train_ppo if algo == "ppo" else train_grpo
         cfg = agent_config(config, algo, reward, task, seed)
-        resume = (Path(cfg.output_dir) / "checkpoint" / "trainer_state.json").is_file()
-        train(cfg, resume=resume, model=model if reward != "sparse" else None, progress=progress)
+        scorer = model if reward != "sparse" else None
+        train(cfg, resume=has_checkpoint(cfg.output_dir), model=scorer, progress=progress)
 
 
 def success_curve(episodes: list[dict[str, Any]], total: int, bin_steps: int) -> np.ndarray:
@@ -155,6 +151,7 @@ def summarize(config: DenseVsSparseConfig) -> dict[str, Any]:
     Only finished runs count (``seeds`` says how many); a study stopped half-way summarises
     what it has and the same command resumes it.
     """
+    from agents.checkpoint import is_finished
     from agents.episode_log import load_episodes
 
     out: dict[str, Any] = {"config": config.to_dict(), "cells": []}
@@ -166,7 +163,7 @@ def summarize(config: DenseVsSparseConfig) -> dict[str, Any]:
                 eps = [
                     load_episodes(run_folder(config, algo, reward, task, seed) / "episodes.jsonl")
                     for seed in config.seeds
-                    if _finished(run_folder(config, algo, reward, task, seed), total)
+                    if is_finished(run_folder(config, algo, reward, task, seed), total)
                 ]
                 if not eps:
                     cell["rewards"][reward] = _no_runs(total, width)

@@ -36,7 +36,6 @@ import os
 import shlex
 import shutil
 import sys
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -317,68 +316,21 @@ def _srmeval(config: ReproduceConfig, out: Path) -> dict[str, Any]:
 
 
 def _ppo(config: ReproduceConfig, out: Path) -> dict[str, Any]:
+    from agents.checkpoint import has_checkpoint, is_finished
     from agents.ppo import train_ppo
     from wrappers.similar_reward import load_model
 
     summaries = {}
     for reward, cfg in ppo_configs(config, out).items():
-        summary_path = Path(cfg.output_dir) / "summary.json"
-        if summary_path.exists():
-            summary = json.loads(summary_path.read_text())
-            if summary["global_step"] >= cfg.total_timesteps:
-                summaries[reward] = summary
-                continue
+        if is_finished(cfg.output_dir, cfg.total_timesteps):
+            summaries[reward] = json.loads((Path(cfg.output_dir) / "summary.json").read_text())
+            continue
         model = load_model(cfg.similar_model) if reward != "sparse" else None
-        resume = (Path(cfg.output_dir) / "checkpoint" / "trainer_state.json").is_file()
-        with _StepBar(Path(cfg.output_dir), cfg.total_timesteps, cfg.log_window, reward):
-            summaries[reward] = train_ppo(cfg, resume=resume, model=model, progress=False)
+        resume = has_checkpoint(cfg.output_dir)
+        summaries[reward] = train_ppo(cfg, resume=resume, model=model)
     window = ppo_configs(config, out)["sparse"].log_window
     plot_success(out / "ppo", window, config.ppo_task, out / "ppo" / "success.png")
     return summaries
-
-
-class _StepBar:
-    """A tqdm bar of a PPO run's env steps, read from its ``episodes.jsonl`` every second.
-
-    ``train_ppo``'s own bar needs the ``rich`` package (stable-baselines3's progress bar), so
-    the run goes without it and this bar follows the episode log instead.
-    """
-
-    def __init__(self, run_dir: Path, total: int, window: int, name: str):
-        self.episodes = run_dir / "episodes.jsonl"
-        self.total, self.window, self.name = total, window, name
-        self.stop = threading.Event()
-
-    def _follow(self) -> None:
-        while not self.stop.wait(1.0):
-            self._refresh()
-
-    def _refresh(self) -> None:
-        from agents.episode_log import load_episodes
-
-        if self.episodes.exists():
-            rows = load_episodes(self.episodes)
-            if rows:
-                step = min(int(rows[-1]["step"]), self.total)
-                self.bar.update(step - self.bar.n)
-                recent = rows[-self.window :]
-                rate = sum(bool(r["success"]) for r in recent) / len(recent)
-                self.bar.set_postfix(episodes=len(rows), success=f"{rate:.2f}")
-
-    def __enter__(self) -> _StepBar:
-        from tqdm.auto import tqdm
-
-        self.bar = tqdm(total=self.total, desc=f"ppo {self.name}", unit="step")
-        self._refresh()
-        self.thread = threading.Thread(target=self._follow, daemon=True)
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        self.thread.join()
-        self._refresh()
-        self.bar.close()
 
 
 def _report(config: ReproduceConfig, out: Path) -> dict[str, Any]:

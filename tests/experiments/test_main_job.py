@@ -114,7 +114,7 @@ def test_reproduce_quick_end_to_end_then_noop(tmp_path, capsys):
     for row in ("| Similar (this run) |", "| random |", "| heuristic |", "| sparse |"):
         assert row in report
     assert "| similar |" in report and "tensorboard --logdir" in report
-    for png in ("srmeval/srmeval.png", "ppo/success.png"):
+    for png in ("srmeval/accuracy.png", "ppo/success.png"):
         assert f"]({png})" in report
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     for folder in main_job.tensorboard_dirs(out):
