@@ -10,6 +10,15 @@ at that server: requests to the session's origin (``http://similar.test/``) are 
 mounted folders, everything else (other hosts and ports, HTTPS and WebSocket tunnels) is refused
 and recorded in :attr:`BrowserSession.blocked_requests`.
 
+The hot path (evaluating the page agent, mouse events, screenshots) goes over a DevTools
+WebSocket of the session's own (:class:`_DevTools`), one per tab, instead of through Playwright's
+driver process: a round trip then costs about a millisecond instead of four to five, several times
+per env step, and commands that belong together (a mouse press and release; reading the page
+and capturing it) go out together. Chromium listens for it on a loopback port
+(:attr:`BrowserSession.devtools_port`) that the page itself cannot reach (its requests all go to
+the proxy, which refuses them); other processes of this machine can, as with any debugging port.
+Playwright keeps launching Chromium, opening tabs, the keyboard and the lifecycle.
+
 Bounded waits: every call into the browser runs under a watchdog. If a call outlives its time
 limit (a page stuck in an infinite loop, a hung renderer), the watchdog kills the browser, the
 call fails with :class:`BrowserCrashed`, and the session reports itself dead so its owner can
@@ -24,6 +33,7 @@ import io
 import json
 import os
 import shutil
+import socket
 import tempfile
 import threading
 import time
@@ -51,7 +61,10 @@ CHROMIUM_FLAGS = (
     "--disable-quic",
     "--disable-extensions",
     # Chromium's own calls home would only be refused by the proxy; do not even try.
-    "--disable-features=AutofillServerCommunication,OptimizationHints,MediaRouter",
+    "--disable-features=AutofillServerCommunication,OptimizationHints,MediaRouter,"
+    # A navigation reuses the frame instead of building a new one (15 ms less per MiniWoB
+    # reset), and no old page is kept for a back button nobody presses.
+    "RenderDocument,BackForwardCache",
     "--disable-dev-shm-usage",
     "--disable-background-timer-throttling",
     "--disable-renderer-backgrounding",
@@ -249,6 +262,95 @@ def _kill_tree(pid: int | None) -> None:
     psutil.wait_procs(procs, timeout=5)
 
 
+class _DevTools:
+    """A DevTools protocol connection of the session's own to one page (a tab).
+
+    Commands can be pipelined: :meth:`send` writes one and returns its id, :meth:`result` reads
+    until that id's answer arrives (keeping answers to other ids for later). No domain is
+    enabled on this connection, so no events arrive on it.
+
+    Args:
+        url: The page's ``ws://127.0.0.1:<port>/devtools/page/<target id>`` address.
+        timeout_s: Socket time limit (the session's watchdog bounds each call first).
+    """
+
+    def __init__(self, url: str, timeout_s: float):
+        import websocket
+
+        self._errors: tuple[type[BaseException], ...] = (websocket.WebSocketException, OSError)
+        try:
+            self._ws = websocket.create_connection(
+                url,
+                timeout=timeout_s,
+                # Chromium refuses WebSocket handshakes that carry an Origin it was not told of.
+                suppress_origin=True,
+                # Answers are JSON from Chromium; validating their UTF-8 in Python costs more
+                # than a screenshot's capture.
+                skip_utf8_validation=True,
+                sockopt=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),
+            )
+        except self._errors as e:
+            raise BrowserError(f"could not connect to the page's DevTools endpoint: {e}") from e
+        self._next_id = 0
+        self._answers: dict[int, dict[str, Any]] = {}
+
+    def send(self, method: str, params: dict[str, Any] | None = None) -> int:
+        """Writes one command; returns its id for :meth:`result`."""
+        self._next_id += 1
+        message = json.dumps({"id": self._next_id, "method": method, "params": params or {}})
+        try:
+            self._ws.send(message)
+        except self._errors as e:
+            raise ConnectionError(f"DevTools connection closed: {e}") from e
+        return self._next_id
+
+    def result(self, command_id: int) -> dict[str, Any]:
+        """Waits for the answer to command ``command_id``.
+
+        Raises:
+            BrowserError: Chromium answered with an error.
+            ConnectionError: The connection closed (the browser or the tab died).
+        """
+        while command_id not in self._answers:
+            try:
+                message = json.loads(self._ws.recv())
+            except self._errors as e:
+                raise ConnectionError(f"DevTools connection closed: {e}") from e
+            if "id" in message:
+                self._answers[message["id"]] = message
+        answer = self._answers.pop(command_id)
+        if "error" in answer:
+            raise BrowserError(f"{answer['error'].get('message', answer['error'])}")
+        return answer.get("result", {})
+
+    def call(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Sends one command and waits for its answer."""
+        return self.result(self.send(method, params))
+
+    def batch(self, *commands: tuple[str, dict[str, Any]]) -> list[dict[str, Any]]:
+        """Sends several ``(method, params)`` commands at once and returns their answers in order.
+
+        Chromium runs them in order; all answers are read before the first error is raised, so
+        none is left behind.
+        """
+        ids = [self.send(method, params) for method, params in commands]
+        answers: list[Any] = []
+        for command_id in ids:
+            try:
+                answers.append(self.result(command_id))
+            except Exception as e:
+                answers.append(e)
+        for answer in answers:
+            if isinstance(answer, Exception):
+                raise answer
+        return answers
+
+    def close(self) -> None:
+        """Closes the connection (idempotent)."""
+        with contextlib.suppress(Exception):
+            self._ws.close()
+
+
 class BrowserSession:
     """A headless Chromium with one reusable page, locked down to the files it serves.
 
@@ -272,9 +374,10 @@ class BrowserSession:
         self._pw: Any = None
         self._context: Any = None
         self._page: Any = None
-        self._cdp: Any = None
+        self._devtools: _DevTools | None = None
+        self._devtools_port: int | None = None
         # Loaded pages by path, least recently shown first (see :meth:`open`).
-        self._tabs: OrderedDict[str, tuple[Any, Any]] = OrderedDict()
+        self._tabs: OrderedDict[str, tuple[Any, _DevTools]] = OrderedDict()
         self._pid: int | None = None
         self._profile: str | None = None
         # Browser pid and profile folder, shared with the finalizer that cleans up after a
@@ -303,6 +406,9 @@ class BrowserSession:
                 args=[
                     *CHROMIUM_FLAGS,
                     f"--proxy-server={self._server.address}",
+                    # The session's own DevTools connections (see _DevTools); loopback only.
+                    "--remote-debugging-address=127.0.0.1",
+                    "--remote-debugging-port=0",
                     *self.config.extra_args,
                 ],
                 viewport={"width": w, "height": h},
@@ -324,10 +430,38 @@ class BrowserSession:
         self._context.add_init_script(_PAGE_AGENT)
         pages = self._context.pages
         self._page = pages[0] if pages else self._context.new_page()
-        self._cdp = self._context.new_cdp_session(self._page)
         self._tabs.clear()
         self._mouse_at: tuple[float, float] | None = None
         self._dead = False
+        try:
+            self._devtools_port = self._read_devtools_port()
+            self._devtools = self._connect(self._page)
+        except Exception:
+            self._shutdown()
+            raise
+
+    def _read_devtools_port(self) -> int:
+        # Chromium writes the port it picked to the profile folder once it listens.
+        assert self._profile is not None
+        path = Path(self._profile, "DevToolsActivePort")
+        deadline = time.monotonic() + self.config.launch_timeout_s
+        while True:
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                return int(path.read_text().split()[0])
+            if time.monotonic() > deadline:
+                raise BrowserError("Chromium did not open its DevTools port")
+            time.sleep(0.01)
+
+    def _connect(self, page: Any) -> _DevTools:
+        """Opens the session's own DevTools connection to ``page``."""
+        cdp = self._context.new_cdp_session(page)
+        try:
+            target = cdp.send("Target.getTargetInfo")["targetInfo"]["targetId"]
+        finally:
+            with contextlib.suppress(Exception):
+                cdp.detach()
+        url = f"ws://127.0.0.1:{self._devtools_port}/devtools/page/{target}"
+        return _DevTools(url, timeout_s=self.config.timeout_s + 5.0)
 
     def _find_browser_pid(self) -> int | None:
         flag = f"--user-data-dir={self._profile}"
@@ -342,6 +476,14 @@ class BrowserSession:
     def pid(self) -> int | None:
         """Process id of the Chromium browser process (``None`` when closed)."""
         return self._pid
+
+    @property
+    def devtools_port(self) -> int | None:
+        """Loopback port of Chromium's DevTools endpoint that the session's own connections use.
+
+        Only this machine can reach it, and not the page: its requests all go to the proxy.
+        """
+        return self._devtools_port
 
     @property
     def alive(self) -> bool:
@@ -369,7 +511,11 @@ class BrowserSession:
                 with contextlib.suppress(Exception), self._guard(5.0):
                     self._context.close()
             _kill_tree(self._pid)
-            self._context = self._page = self._cdp = None
+            for _, devtools in self._tabs.values():
+                devtools.close()
+            if self._devtools is not None:
+                self._devtools.close()
+            self._context = self._page = self._devtools = None
             self._tabs.clear()
             _Driver.release()
         if self._profile:
@@ -407,8 +553,36 @@ class BrowserSession:
     # ------------------------------------------------------------------ page operations
 
     def goto(self, path: str) -> None:
-        """Loads ``{ORIGIN}{path}`` (a served file) in the current tab and waits for it."""
-        self._call(self._page.goto, f"{ORIGIN}{path}")
+        """Loads ``{ORIGIN}{path}`` (a served file) in the current tab and waits for it.
+
+        Raises:
+            BrowserError: The page could not be loaded or did not finish loading in time.
+        """
+        self._call(self._navigate, f"{ORIGIN}{path}")
+
+    def _navigate(self, url: str) -> None:
+        assert self._devtools is not None
+        devtools = self._devtools
+        # The document being left is marked, so that the wait below can tell it from the new one.
+        with contextlib.suppress(BrowserError):
+            devtools.call("Runtime.evaluate", {"expression": "window.__similarLeaving = true"})
+        answer = devtools.call("Page.navigate", {"url": url})
+        if answer.get("errorText"):
+            raise BrowserError(f"could not load {url}: {answer['errorText']}")
+        deadline = time.monotonic() + 0.8 * self.config.timeout_s
+        while True:
+            try:
+                state = _evaluated(devtools.call("Runtime.evaluate", _evaluate_params(_LOADED)))
+            except BrowserError as e:
+                # The old document went away while it was being asked.
+                if not _context_gone(e):
+                    raise
+                state = "old"
+            if state == "loaded":
+                return
+            if time.monotonic() > deadline:
+                raise BrowserError(f"{url} did not replace the page in time")
+            time.sleep(0.002)
 
     def open(self, path: str, fresh: bool = False) -> None:
         """Shows the page at ``path``, reusing a tab that already has it loaded.
@@ -423,41 +597,100 @@ class BrowserSession:
         """
         if path in self._tabs:
             self._tabs.move_to_end(path)
-            self._page, self._cdp = self._tabs[path]
-            if fresh or urlsplit(self._page.url).path != path:
+            self._page, self._devtools = self._tabs[path]
+            if fresh or urlsplit(self.url).path != path:
                 self.goto(path)
             return
         if self._tabs:  # the first page opened takes the initial blank tab
             if len(self._tabs) >= self.config.max_tabs:
-                _, (old, _) = self._tabs.popitem(last=False)
+                _, (old, old_devtools) = self._tabs.popitem(last=False)
+                old_devtools.close()
                 self._call(old.close)
             self._page = self._call(self._context.new_page)
-            self._cdp = self._call(self._context.new_cdp_session, self._page)
-        self._tabs[path] = (self._page, self._cdp)
+            self._devtools = self._call(self._connect, self._page)
+        assert self._devtools is not None
+        self._tabs[path] = (self._page, self._devtools)
         self.goto(path)
 
     @property
     def url(self) -> str:
         """The page's current URL."""
-        return self._page.url if self._page is not None else ""
+        if self._devtools is None:
+            return ""
+        return str(self.evaluate("() => location.href"))
 
     def evaluate(self, expression: str, arg: Any = None, timeout: float | None = None) -> Any:
-        """Evaluates a JavaScript function expression in the page, ``(arg) => ...``."""
-        return self._call(self._page.evaluate, expression, arg, timeout=timeout)
+        """Calls a JavaScript function expression, ``(arg) => ...``, in the page.
+
+        Args:
+            expression: The function's source (the project's own code, never a user's).
+            arg: A JSON-able argument. It reaches the page as data: a JSON string literal that
+                the page parses, so no part of it is ever run as code.
+            timeout: Time limit in seconds; default ``config.timeout_s``.
+
+        Returns:
+            The function's JSON-able result (awaited if it is a promise); ``None`` for
+            ``undefined``.
+
+        Raises:
+            BrowserError: The function threw.
+            BrowserCrashed: The browser died or the call outlived its time limit.
+        """
+        return self._call(self._evaluate, expression, arg, timeout=timeout)
 
     def evaluate_json(self, expression: str, arg: Any = None, timeout: float | None = None) -> Any:
-        """Like :meth:`evaluate` for a JSON-able result, moved as one JSON string.
-
-        Playwright's value serialization walks large results value by value in Python; a single
-        string is several times faster for the observation's element lists.
-        """
-        text = self.evaluate(f"(arg) => JSON.stringify(({expression})(arg))", arg, timeout)
+        """Like :meth:`evaluate` for a large JSON-able result, moved as one JSON string."""
+        text = self.evaluate(_as_json(expression), arg, timeout)
         return None if text is None else json.loads(text)
+
+    def observe(
+        self,
+        expression: str,
+        arg: Any = None,
+        size: tuple[int, int] | None = None,
+        screenshot: bool = True,
+        timeout: float | None = None,
+    ) -> tuple[Any, np.ndarray | None]:
+        """:meth:`evaluate_json` and :meth:`screenshot` of one page state, in one round trip.
+
+        Both commands go out together: the function runs while Chromium waits for the frame to
+        capture, which costs most of a screenshot. The function must not change what the page
+        shows (reading the page is what it is for).
+
+        Args:
+            expression: A function expression, as for :meth:`evaluate`.
+            arg: Its JSON-able argument.
+            size: ``(height, width)`` of the screenshot; ``None`` keeps the viewport size.
+            screenshot: ``False`` skips the capture (the image is then ``None``).
+            timeout: Time limit in seconds; default ``config.timeout_s``.
+
+        Returns:
+            The function's result and the screenshot.
+        """
+        return self._call(self._observe, expression, arg, size, screenshot, timeout=timeout)
+
+    def _observe(
+        self, expression: str, arg: Any, size: tuple[int, int] | None, screenshot: bool
+    ) -> tuple[Any, np.ndarray | None]:
+        assert self._devtools is not None
+        read = ("Runtime.evaluate", _evaluate_params(_as_json(expression), arg))
+        if screenshot:
+            shot, answer = self._devtools.batch(("Page.captureScreenshot", _CAPTURE), read)
+        else:
+            shot, answer = None, self._devtools.call(*read)
+        text = _evaluated(answer)
+        image = None if shot is None else _decode_png(shot["data"], size)
+        return (None if text is None else json.loads(text)), image
+
+    def _evaluate(self, expression: str, arg: Any) -> Any:
+        assert self._devtools is not None
+        return _evaluated(
+            self._devtools.call("Runtime.evaluate", _evaluate_params(expression, arg))
+        )
 
     def mouse_click(self, x: float, y: float) -> None:
         """Presses and releases the left button at viewport coordinates (x, y)."""
-        self._call(self._mouse, "mousePressed", x, y)
-        self._call(self._mouse, "mouseReleased", x, y)
+        self._call(self._click, x, y)
 
     def mouse_move(self, x: float, y: float) -> None:
         """Moves the mouse to viewport coordinates (x, y)."""
@@ -487,8 +720,20 @@ class BrowserSession:
             params.update(button="left", clickCount=1)
         elif buttons:
             params.update(button="left", buttons=buttons)
+        assert self._devtools is not None
         self._mouse_at = None
-        self._cdp.send("Input.dispatchMouseEvent", params)
+        self._devtools.call("Input.dispatchMouseEvent", params)
+        self._mouse_at = (x, y)
+
+    def _click(self, x: float, y: float) -> None:
+        # Press and release in one round trip: the release is queued behind the press.
+        assert self._devtools is not None
+        params: dict[str, Any] = {"x": float(x), "y": float(y), "button": "left", "clickCount": 1}
+        self._mouse_at = None
+        self._devtools.batch(
+            ("Input.dispatchMouseEvent", {"type": "mousePressed", **params}),
+            ("Input.dispatchMouseEvent", {"type": "mouseReleased", **params}),
+        )
         self._mouse_at = (x, y)
 
     def press(self, key: str) -> None:
@@ -497,7 +742,8 @@ class BrowserSession:
 
     def insert_text(self, text: str) -> None:
         """Inserts text at the focus as one input event (fast, like pasting)."""
-        self._call(self._page.keyboard.insert_text, text)
+        assert self._devtools is not None
+        self._call(self._devtools.call, "Input.insertText", {"text": text})
 
     def type_text(self, text: str) -> None:
         """Types text key by key (key events fire for every character)."""
@@ -512,15 +758,61 @@ class BrowserSession:
         Returns:
             ``uint8`` array of shape ``(height, width, 3)``.
         """
-        shot = self._call(
-            self._cdp.send, "Page.captureScreenshot", {"format": "png", "optimizeForSpeed": True}
-        )
-        image = Image.open(io.BytesIO(base64.b64decode(shot["data"])))
-        if image.mode != "RGB":
-            image = image.convert("RGB")
-        if size is not None and image.size != (size[1], size[0]):
-            image = image.resize((size[1], size[0]), Image.Resampling.BILINEAR)
-        return np.asarray(image, dtype=np.uint8)
+        assert self._devtools is not None
+        shot = self._call(self._devtools.call, "Page.captureScreenshot", _CAPTURE)
+        return _decode_png(shot["data"], size)
+
+
+_CAPTURE = {"format": "png", "optimizeForSpeed": True}
+
+# Waits for the load event of a document that :meth:`BrowserSession._navigate` did not mark.
+_LOADED = """() => window.__similarLeaving ? 'old' : new Promise((done) => {
+  if (document.readyState === 'complete') done('loaded');
+  else window.addEventListener('load', () => done('loaded'), {once: true});
+})"""
+
+
+def _context_gone(e: Exception) -> bool:
+    text = str(e).lower()
+    return "context was destroyed" in text or "navigated or closed" in text
+
+
+def _evaluate_params(expression: str, arg: Any = None) -> dict[str, Any]:
+    """``Runtime.evaluate`` parameters that call ``expression`` with ``arg`` as data."""
+    # The argument travels as a JSON string literal that the page parses: data, never code.
+    literal = json.dumps(json.dumps(arg))
+    return {
+        "expression": f"({expression})(JSON.parse({literal}))",
+        "returnByValue": True,
+        "awaitPromise": True,
+    }
+
+
+def _evaluated(answer: dict[str, Any]) -> Any:
+    """The value of a ``Runtime.evaluate`` answer; raises :class:`BrowserError` if it threw."""
+    if "exceptionDetails" in answer:
+        details = answer["exceptionDetails"]
+        thrown = details.get("exception", {}).get("description") or details.get("text", "")
+        raise BrowserError(f"the page's script failed: {thrown}")
+    return answer.get("result", {}).get("value")
+
+
+def _as_json(expression: str) -> str:
+    """A function expression whose result comes back as one JSON string.
+
+    Returning a large result by value costs more than serializing it in the page.
+    """
+    return f"(arg) => JSON.stringify(({expression})(arg))"
+
+
+def _decode_png(data: str, size: tuple[int, int] | None) -> np.ndarray:
+    """A base64 PNG as ``uint8`` RGB, resized to ``size = (height, width)`` if given."""
+    image = Image.open(io.BytesIO(base64.b64decode(data)))
+    if image.mode != "RGB":
+        image = image.convert("RGB")
+    if size is not None and image.size != (size[1], size[0]):
+        image = image.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+    return np.asarray(image, dtype=np.uint8)
 
 
 def _looks_dead(e: Exception) -> bool:

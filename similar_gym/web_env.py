@@ -507,20 +507,26 @@ class WebEnv(gym.Env[dict[str, Any], Any]):
             return f"{a.verb} failed: {e}"
         return f"unsupported verb {a.verb}"
 
-    def _page_elements(self) -> Any:
-        assert self._session is not None and self._task is not None
-        return self._session.evaluate_json(
+    def _page_reader(self) -> str:
+        """The page function that reads the elements, the text view and the task's status."""
+        assert self._task is not None
+        return (
             f"() => [window.__similar.observe({self.page_text_max_chars}), "
             f"({self._task.status_js})()]"
         )
 
+    def _page_elements(self) -> Any:
+        assert self._session is not None
+        return self._session.evaluate_json(self._page_reader())
+
     def _observe(self) -> tuple[dict[str, Any], Any]:
         assert self._session is not None and self._instance is not None
-        (page, status) = self._page_elements()
-        if self.capture_screenshots:
-            shot = self._session.screenshot(self.screenshot_size)  # type: ignore[arg-type]
-        else:
-            shot = np.zeros((*self.screenshot_size, 3), dtype=np.uint8)
+        (page, status), image = self._session.observe(
+            self._page_reader(),
+            size=self.screenshot_size,  # type: ignore[arg-type]
+            screenshot=self.capture_screenshots,
+        )
+        shot = np.zeros((*self.screenshot_size, 3), dtype=np.uint8) if image is None else image
         self._elements = page["elements"]
         self._page_text = page["text"]
         self._last_shot = shot

@@ -33,9 +33,10 @@ from similar_gym.tasks.task import Outcome, Task, TaskInstance
 # Playwright's screenshots); makes jQuery animations instant (as the pages' -nodelay variants do
 # for some widgets), so the page has settled by the time the env observes it; and switches off
 # the wall-clock episode timer. It then waits (boundedly) for pages that prepare asynchronously
-# (``WOB_TASK_READY``), and loads and decodes every image the page shows now or may show later
-# (its <img> elements and the url(...)s of its style sheets: icons that appear after a click,
-# sprites of jQuery UI), so that no screenshot catches an icon still loading. It returns the goal.
+# (``WOB_TASK_READY``), and loads every image the page shows now or may show later (its <img>
+# elements and the url(...)s of its style sheets: icons that appear after a click, sprites of
+# jQuery UI) into the renderer's memory, so that no screenshot catches an icon still loading
+# (a loaded image is decoded when a frame first draws it). It returns the goal.
 _START = r"""async ([seed, readyTimeoutMs]) => {
   if (typeof core === 'undefined' || typeof genProblem === 'undefined') {
     return {error: 'not a MiniWoB page'};
@@ -66,11 +67,11 @@ _START = r"""async ([seed, readyTimeoutMs]) => {
       // A sheet whose rules cannot be read has no images to wait for.
     }
   }
-  await Promise.all(Array.from(urls, (url) => {
+  await Promise.all(Array.from(urls, (url) => new Promise((done) => {
     const img = new Image();
+    img.onload = img.onerror = done;
     img.src = url;
-    return img.decode().catch(() => null);
-  }));
+  })));
   await document.fonts.ready;
   const u = core.getUtterance();
   if (typeof u === 'string') return {utterance: u, fields: {}};

@@ -5,7 +5,7 @@ import typing
 
 import pytest
 
-from similar_gym.browser import BrowserConfig, BrowserCrashed, BrowserSession
+from similar_gym.browser import BrowserConfig, BrowserCrashed, BrowserError, BrowserSession
 
 PROBE_JS = """async (port) => {
   const results = {};
@@ -82,6 +82,8 @@ def test_page_reaches_only_served_files(local_server, site):
     try:
         session.goto("/site/index.html")
         results = session.evaluate(PROBE_JS, port)
+        # Nor can it reach the DevTools endpoint that drives the browser.
+        devtools = session.evaluate(PROBE_JS, session.devtools_port)
         # A page-initiated navigation away is blocked too.
         session.evaluate(f"() => {{ location.href = 'http://127.0.0.1:{port}/nav'; }}")
         time.sleep(0.5)
@@ -89,6 +91,8 @@ def test_page_reaches_only_served_files(local_server, site):
         session.close()
     assert results.pop("served") == "reached"
     assert set(results.values()) == {"blocked"}, results
+    assert devtools.pop("served") == "reached"
+    assert set(devtools.values()) == {"blocked"}, devtools
     assert _CountingHandler.hits == [], "a request reached the local server"
     assert any(f"127.0.0.1:{port}" in u for u in session.blocked_requests)
 
@@ -108,3 +112,30 @@ def test_watchdog_kills_a_hung_page_and_relaunch_recovers(site):
     finally:
         session.close()
     assert session.pid is None
+
+
+def test_evaluate_passes_arguments_as_data_and_reports_page_errors(site):
+    session = BrowserSession(mounts={"site": site})
+    try:
+        session.goto("/site/index.html")
+        tricky = "\"); document.title = 'owned'; (\"\u2028</script>"
+        assert session.evaluate("(s) => s", tricky) == tricky
+        assert session.evaluate("() => document.title") == ""
+        assert session.evaluate("([a, b]) => ({sum: a + b})", [2, 3]) == {"sum": 5}
+        assert session.evaluate("async () => undefined") is None
+        with pytest.raises(BrowserError, match="boom"):
+            session.evaluate("() => { throw new Error('boom'); }")
+        assert session.alive
+        text, image = session.observe("() => document.body.innerText", size=(24, 32))
+        assert text == "hello"
+        assert image is not None and image.shape == (24, 32, 3)
+        text, image = session.observe("() => 7", screenshot=False)
+        assert (text, image) == (7, None)
+        # A missing file is a clear error, not a hang; the next load works.
+        with pytest.raises(BrowserError, match="could not load"):
+            session.goto("/site/missing.html")
+        session.goto("/site/index.html")
+        assert session.url.endswith("/site/index.html")
+        assert session.evaluate("() => document.body.innerText") == "hello"
+    finally:
+        session.close()
