@@ -10,11 +10,11 @@ at that server: requests to the session's origin (``http://similar.test/``) are 
 mounted folders, everything else (other hosts and ports, HTTPS and WebSocket tunnels) is refused
 and recorded in :attr:`BrowserSession.blocked_requests`.
 
-The hot path (evaluating the page agent, mouse events, screenshots) goes over a DevTools
-WebSocket of the session's own (:class:`_DevTools`), one per tab, instead of through Playwright's
-driver process: a round trip then costs about a millisecond instead of four to five, several times
-per env step, and commands that belong together (a mouse press and release; reading the page
-and capturing it) go out together. Chromium listens for it on a loopback port
+The hot path (evaluating the page agent, loading pages, mouse events, screenshots) goes over a
+DevTools WebSocket of the session's own (:class:`_DevTools`), one per tab, instead of through
+Playwright's driver process: a round trip then costs about a millisecond instead of four to five,
+several times per env step, and commands that belong together (a mouse press and release;
+reading the page and capturing it) go out together. Chromium listens for it on a loopback port
 (:attr:`BrowserSession.devtools_port`) that the page itself cannot reach (its requests all go to
 the proxy, which refuses them); other processes of this machine can, as with any debugging port.
 Playwright keeps launching Chromium, opening tabs, the keyboard and the lifecycle.
