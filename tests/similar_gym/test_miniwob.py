@@ -184,6 +184,7 @@ def test_episode_outlives_miniwob_timer(env):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)  # 130 tasks x 2 seeds x 2 runs: about 5-8 minutes on 2 cores
 def test_coverage_of_every_task(tmp_path):
     from experiments.miniwob_coverage import run
 
