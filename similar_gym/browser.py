@@ -614,7 +614,7 @@ class BrowserSession:
 
     @property
     def url(self) -> str:
-        """The page's current URL."""
+        """The page's current URL, as the page reports it (one round trip; ``""`` when closed)."""
         if self._devtools is None:
             return ""
         return str(self.evaluate("() => location.href"))
