@@ -511,10 +511,10 @@ class BrowserSession:
                 with contextlib.suppress(Exception), self._guard(5.0):
                     self._context.close()
             _kill_tree(self._pid)
-            for _, devtools in self._tabs.values():
-                devtools.close()
-            if self._devtools is not None:
-                self._devtools.close()
+            # The current connection is one of the tabs' once a page is open.
+            for devtools in {self._devtools, *(d for _, d in self._tabs.values())}:
+                if devtools is not None:
+                    devtools.close()
             self._context = self._page = self._devtools = None
             self._tabs.clear()
             _Driver.release()
@@ -572,7 +572,7 @@ class BrowserSession:
         deadline = time.monotonic() + 0.8 * self.config.timeout_s
         while True:
             try:
-                state = _evaluated(devtools.call("Runtime.evaluate", _evaluate_params(_LOADED)))
+                state = self._evaluate(_LOADED, None)
             except BrowserError as e:
                 # The old document went away while it was being asked.
                 if not _context_gone(e):
@@ -715,24 +715,17 @@ class BrowserSession:
         self._call(self._mouse, "mouseReleased", x2, y2)
 
     def _mouse(self, kind: str, x: float, y: float, buttons: int | None = None) -> None:
-        params: dict[str, Any] = {"type": kind, "x": float(x), "y": float(y)}
-        if kind != "mouseMoved":
-            params.update(button="left", clickCount=1)
-        elif buttons:
-            params.update(button="left", buttons=buttons)
         assert self._devtools is not None
         self._mouse_at = None
-        self._devtools.call("Input.dispatchMouseEvent", params)
+        self._devtools.call(*_mouse_event(kind, x, y, buttons))
         self._mouse_at = (x, y)
 
     def _click(self, x: float, y: float) -> None:
         # Press and release in one round trip: the release is queued behind the press.
         assert self._devtools is not None
-        params: dict[str, Any] = {"x": float(x), "y": float(y), "button": "left", "clickCount": 1}
         self._mouse_at = None
         self._devtools.batch(
-            ("Input.dispatchMouseEvent", {"type": "mousePressed", **params}),
-            ("Input.dispatchMouseEvent", {"type": "mouseReleased", **params}),
+            _mouse_event("mousePressed", x, y), _mouse_event("mouseReleased", x, y)
         )
         self._mouse_at = (x, y)
 
@@ -765,6 +758,19 @@ class BrowserSession:
 
 _CAPTURE = {"format": "png", "optimizeForSpeed": True}
 
+
+def _mouse_event(
+    kind: str, x: float, y: float, buttons: int | None = None
+) -> tuple[str, dict[str, Any]]:
+    """An ``Input.dispatchMouseEvent`` command with the left button (held if ``buttons``)."""
+    params: dict[str, Any] = {"type": kind, "x": float(x), "y": float(y)}
+    if kind != "mouseMoved":
+        params.update(button="left", clickCount=1)
+    elif buttons:
+        params.update(button="left", buttons=buttons)
+    return "Input.dispatchMouseEvent", params
+
+
 # Waits for the load event of a document that :meth:`BrowserSession._navigate` did not mark.
 _LOADED = """() => window.__similarLeaving ? 'old' : new Promise((done) => {
   if (document.readyState === 'complete') done('loaded');
@@ -777,7 +783,7 @@ def _context_gone(e: Exception) -> bool:
     return "context was destroyed" in text or "navigated or closed" in text
 
 
-def _evaluate_params(expression: str, arg: Any = None) -> dict[str, Any]:
+def _evaluate_params(expression: str, arg: Any) -> dict[str, Any]:
     """``Runtime.evaluate`` parameters that call ``expression`` with ``arg`` as data."""
     # The argument travels as a JSON string literal that the page parses: data, never code.
     literal = json.dumps(json.dumps(arg))
