@@ -30,7 +30,11 @@ Equal work: every step of every system is one click at the same point followed b
 system's full observation. On MiniWoB++ pages the point is inside the instruction bar
 (``MINIWOB_CLICK``), where a click changes nothing, so no episode ends while stepping and
 steps/s measures the step alone (``max_steps`` of Similar-Gym is raised for the same reason);
-resets are timed on their own, ``--resets`` of them with fixed seeds after the stepping.
+resets are timed on their own, ``--resets`` of them with fixed seeds after the stepping, each
+after ``--reset-gap`` untimed steps (the end of an episode, as an RL loop meets a reset: a
+system may use an episode's time to prepare the next one, as Similar-Gym's MiniWoB++ envs do by
+loading the next page in a spare tab), then as many again back to back (the worst case, reported
+beside it as ``median_reset_b2b_ms``).
 Own-suite tasks (Similar-Gym only) click the centre of the page's first heading or text.
 ``--warmup`` steps after the first reset are not timed; neither is start-up (reported apart).
 
@@ -125,7 +129,8 @@ class Job:
         task: Similar-Gym task id (``"miniwob/click-test"``, ``"shop/buy-product"``).
         mode: One of :data:`MODES`.
         steps: Timed steps per env.
-        resets: Timed resets.
+        resets: Timed resets (after a gap, and as many again back to back).
+        reset_gap: Untimed steps before each gapped timed reset.
         warmup: Untimed steps after the first reset.
         seed: Seed of the first reset; timed reset ``i`` uses ``seed + 100 * (i + 1)``.
         viewport: ``(width, height)`` for the systems that take one (Similar-Gym, raw loop).
@@ -136,6 +141,7 @@ class Job:
     mode: str
     steps: int
     resets: int
+    reset_gap: int
     warmup: int
     seed: int
     viewport: tuple[int, int]
@@ -356,7 +362,8 @@ def measure(job: Job) -> dict[str, Any]:
     """Runs one measurement in this process.
 
     Returns:
-        The record: ``steps_per_s``, ``median_reset_ms``, ``p90_reset_ms``, step latency
+        The record: ``steps_per_s``, ``median_reset_ms`` and ``p90_reset_ms`` (after
+        ``reset_gap`` steps), ``median_reset_b2b_ms`` (back to back), step latency
         quantiles, ``startup_s`` (construction + first reset), counts and observation keys.
 
     Raises:
@@ -402,11 +409,17 @@ def measure(job: Job) -> dict[str, Any]:
         for _ in range(job.warmup):
             step()
         step_times = [step() for _ in range(job.steps)]
-        reset_times = []
+        reset_times, b2b_times = [], []
         for i in range(job.resets):
+            for _ in range(job.reset_gap):
+                env.step(action)
             t = time.perf_counter()
             env.reset(seed=job.seed + 100 * (i + 1))
             reset_times.append(time.perf_counter() - t)
+        for i in range(job.resets):
+            t = time.perf_counter()
+            env.reset(seed=job.seed + 100 * (job.resets + i + 1))
+            b2b_times.append(time.perf_counter() - t)
     finally:
         env.close()
     return {
@@ -414,6 +427,7 @@ def measure(job: Job) -> dict[str, Any]:
         "steps_per_s": job.n_envs * job.steps / sum(step_times),
         "median_reset_ms": _ms(reset_times, 0.5),
         "p90_reset_ms": _ms(reset_times, 0.9),
+        "median_reset_b2b_ms": _ms(b2b_times, 0.5),
         "step_ms_p50": _ms(step_times, 0.5),
         "step_ms_p90": _ms(step_times, 0.9),
         "startup_s": startup_s,
@@ -551,6 +565,7 @@ def plan(args: argparse.Namespace, tasks: Sequence[str]) -> list[Job]:
             mode=mode,
             steps=args.peer_steps if system in PEERS else args.steps,
             resets=args.peer_resets if system in PEERS else args.resets,
+            reset_gap=args.reset_gap,
             warmup=args.warmup,
             seed=args.seed,
             viewport=args.viewport,
@@ -649,6 +664,7 @@ def _meta(
             "resets": args.resets,
             "peer_steps": args.peer_steps,
             "peer_resets": args.peer_resets,
+            "reset_gap": args.reset_gap,
             "warmup": args.warmup,
             "seed": args.seed,
         },
@@ -670,6 +686,7 @@ def format_report(report: dict[str, Any]) -> str:
             "steps/s",
             "reset p50 ms",
             "reset p90 ms",
+            "reset b2b ms",
             "steps",
             "resets",
             "note",
@@ -685,6 +702,7 @@ def format_report(report: dict[str, Any]) -> str:
                 _fmt(r.get("steps_per_s")),
                 _fmt(r.get("median_reset_ms")),
                 _fmt(r.get("p90_reset_ms")),
+                _fmt(r.get("median_reset_b2b_ms")),
                 str(r.get("n_steps", "-")),
                 str(r.get("n_resets", "-")),
                 "" if ok else f"skipped: {r['reason']}"[:90],
@@ -810,6 +828,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=positive_int,
         default=5,
         help="timed resets of the peers (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--reset-gap",
+        type=int,
+        default=3,
+        help="untimed steps before each timed reset, as at an episode's end (default: "
+        "%(default)s); as many resets again are timed back to back",
     )
     parser.add_argument(
         "--warmup", type=int, default=5, help="untimed steps before timing (default: %(default)s)"

@@ -138,6 +138,9 @@ class BrowserConfig:
         timeout_s: Time limit of one browser call (an action, an observation, a page load).
         launch_timeout_s: Time limit of starting Chromium.
         max_tabs: Pages kept loaded for :meth:`BrowserSession.open`.
+        preload: Let :meth:`BrowserSession.preload` load the next fresh copy of a page in a
+            spare tab, so that the next fresh open of that page (a MiniWoB++ reset) does not
+            wait for a whole load. Costs one renderer process.
         extra_args: More Chromium flags.
     """
 
@@ -146,6 +149,7 @@ class BrowserConfig:
     timeout_s: float = 10.0
     launch_timeout_s: float = 30.0
     max_tabs: int = 6
+    preload: bool = True
     extra_args: tuple[str, ...] = ()
 
 
@@ -351,6 +355,23 @@ class _DevTools:
             self._ws.close()
 
 
+@dataclass
+class _Spare:
+    """The tab that loads the next fresh copy of a page in the background (see ``preload``).
+
+    Attributes:
+        page: The Playwright page.
+        devtools: The session's own connection to it.
+        path: The page it is loading or has loaded; ``None`` when it holds nothing of use.
+        navigation: Id of its ``Page.navigate`` command, whose answer is still to be read.
+    """
+
+    page: Any
+    devtools: _DevTools
+    path: str | None = None
+    navigation: int | None = None
+
+
 class BrowserSession:
     """A headless Chromium with one reusable page, locked down to the files it serves.
 
@@ -378,6 +399,8 @@ class BrowserSession:
         self._devtools_port: int | None = None
         # Loaded pages by path, least recently shown first (see :meth:`open`).
         self._tabs: OrderedDict[str, tuple[Any, _DevTools]] = OrderedDict()
+        self._spare: _Spare | None = None
+        self._last_fresh: str | None = None
         self._pid: int | None = None
         self._profile: str | None = None
         # Browser pid and profile folder, shared with the finalizer that cleans up after a
@@ -431,6 +454,7 @@ class BrowserSession:
         pages = self._context.pages
         self._page = pages[0] if pages else self._context.new_page()
         self._tabs.clear()
+        self._spare = None
         self._mouse_at: tuple[float, float] | None = None
         self._dead = False
         try:
@@ -512,10 +536,11 @@ class BrowserSession:
                     self._context.close()
             _kill_tree(self._pid)
             # The current connection is one of the tabs' once a page is open.
-            for devtools in {self._devtools, *(d for _, d in self._tabs.values())}:
+            spare = None if self._spare is None else self._spare.devtools
+            for devtools in {self._devtools, spare, *(d for _, d in self._tabs.values())}:
                 if devtools is not None:
                     devtools.close()
-            self._context = self._page = self._devtools = None
+            self._context = self._page = self._devtools = self._spare = None
             self._tabs.clear()
             _Driver.release()
         if self._profile:
@@ -558,21 +583,29 @@ class BrowserSession:
         Raises:
             BrowserError: The page could not be loaded or did not finish loading in time.
         """
-        self._call(self._navigate, f"{ORIGIN}{path}")
+        self._call(self._load, self._devtools, f"{ORIGIN}{path}")
 
-    def _navigate(self, url: str) -> None:
-        assert self._devtools is not None
-        devtools = self._devtools
-        # The document being left is marked, so that the wait below can tell it from the new one.
+    def _load(self, devtools: _DevTools | None, url: str) -> None:
+        self._await_load(devtools, url, self._start_load(devtools, url))
+
+    def _start_load(self, devtools: _DevTools | None, url: str) -> int:
+        """Starts loading ``url`` in a tab; returns the id of the navigation command."""
+        assert devtools is not None
+        # The document being left is marked, so that the wait can tell it from the new one.
         with contextlib.suppress(BrowserError):
             devtools.call("Runtime.evaluate", {"expression": "window.__similarLeaving = true"})
-        answer = devtools.call("Page.navigate", {"url": url})
+        return devtools.send("Page.navigate", {"url": url})
+
+    def _await_load(self, devtools: _DevTools | None, url: str, navigation: int) -> None:
+        """Waits until the load that :meth:`_start_load` started has finished."""
+        assert devtools is not None
+        answer = devtools.result(navigation)
         if answer.get("errorText"):
             raise BrowserError(f"could not load {url}: {answer['errorText']}")
         deadline = time.monotonic() + 0.8 * self.config.timeout_s
         while True:
             try:
-                state = self._evaluate(_LOADED, None)
+                state = self._evaluate(_LOADED, None, devtools)
             except BrowserError as e:
                 # The old document went away while it was being asked.
                 if not _context_gone(e):
@@ -589,7 +622,8 @@ class BrowserSession:
 
         Up to ``config.max_tabs`` pages stay loaded, so a multi-task env switches between apps
         without reloading them; the least recently shown tab is closed beyond that. A tab whose
-        document has navigated elsewhere is loaded again.
+        document has navigated elsewhere is loaded again. A fresh open shows the copy that
+        :meth:`preload` prepared, if any, waiting only for what is left of its load.
 
         Args:
             path: Path of a served page.
@@ -598,19 +632,75 @@ class BrowserSession:
         if path in self._tabs:
             self._tabs.move_to_end(path)
             self._page, self._devtools = self._tabs[path]
-            if fresh or urlsplit(self.url).path != path:
+            # The mouse of another tab may be elsewhere.
+            self._mouse_at = None
+            if fresh and self._take_spare(path):
+                pass
+            elif fresh or urlsplit(self.url).path != path:
                 self.goto(path)
-            return
-        if self._tabs:  # the first page opened takes the initial blank tab
-            if len(self._tabs) >= self.config.max_tabs:
-                _, (old, old_devtools) = self._tabs.popitem(last=False)
-                old_devtools.close()
-                self._call(old.close)
-            self._page = self._call(self._context.new_page)
-            self._devtools = self._call(self._connect, self._page)
-        assert self._devtools is not None
+        else:
+            if self._tabs:  # the first page opened takes the initial blank tab
+                if len(self._tabs) >= self.config.max_tabs:
+                    _, (old, old_devtools) = self._tabs.popitem(last=False)
+                    old_devtools.close()
+                    self._call(old.close)
+                self._page = self._call(self._context.new_page)
+                self._devtools = self._call(self._connect, self._page)
+                self._mouse_at = None
+            assert self._devtools is not None
+            self._tabs[path] = (self._page, self._devtools)
+            self.goto(path)
+        self._last_fresh = path if fresh else None
+
+    def preload(self) -> None:
+        """Starts loading, in a spare tab, the next fresh copy of the page last opened fresh.
+
+        The next ``open(path, fresh=True)`` of that page then shows the spare's copy and the tab
+        it replaces becomes the spare. Returns at once: the load runs while the caller goes on
+        (an env calls this after observing a reset, so that the load overlaps the episode's
+        steps rather than the reset's own work). Does nothing unless ``config.preload``.
+        """
+        if self.config.preload and self._last_fresh is not None:
+            self._call(self._preload, self._last_fresh)
+
+    def _take_spare(self, path: str) -> bool:
+        """Shows the spare's copy of ``path`` in place of the current tab, if it has one."""
+        spare = self._spare
+        if spare is None or spare.path != path or spare.navigation is None:
+            return False
+        navigation, spare.path, spare.navigation = spare.navigation, None, None
+        try:
+            self._call(self._await_load, spare.devtools, f"{ORIGIN}{path}", navigation)
+        except BrowserCrashed:
+            raise
+        except BrowserError:
+            return False  # the current tab loads it instead
+        self._spare = _Spare(self._page, self._devtools)  # type: ignore[arg-type]
+        self._page, self._devtools = spare.page, spare.devtools
         self._tabs[path] = (self._page, self._devtools)
-        self.goto(path)
+        width, height = self.config.viewport
+        self._mouse_at = (width - 1, height - 1)  # where _preload put it
+        return True
+
+    def _preload(self, path: str) -> None:
+        """Makes the spare tab load a fresh copy of ``path`` (without waiting for it)."""
+        spare = self._spare
+        if spare is None:
+            page = self._context.new_page()
+            spare = self._spare = _Spare(page, self._connect(page))
+        elif spare.navigation is not None:
+            if spare.path == path:
+                return
+            # Let the other page finish loading first: the wait for the new one must not take
+            # it for the new document.
+            navigation, spare.path, spare.navigation = spare.navigation, None, None
+            with contextlib.suppress(BrowserError):
+                self._await_load(spare.devtools, "the spare tab's page", navigation)
+        # The new document starts with the mouse where a reset parks it (see park_mouse).
+        width, height = self.config.viewport
+        spare.devtools.call(*_mouse_event("mouseMoved", width - 1, height - 1))
+        spare.navigation = self._start_load(spare.devtools, f"{ORIGIN}{path}")
+        spare.path = path
 
     @property
     def url(self) -> str:
@@ -682,11 +772,10 @@ class BrowserSession:
         image = None if shot is None else _decode_png(shot["data"], size)
         return (None if text is None else json.loads(text)), image
 
-    def _evaluate(self, expression: str, arg: Any) -> Any:
-        assert self._devtools is not None
-        return _evaluated(
-            self._devtools.call("Runtime.evaluate", _evaluate_params(expression, arg))
-        )
+    def _evaluate(self, expression: str, arg: Any, devtools: _DevTools | None = None) -> Any:
+        devtools = devtools or self._devtools
+        assert devtools is not None
+        return _evaluated(devtools.call("Runtime.evaluate", _evaluate_params(expression, arg)))
 
     def mouse_click(self, x: float, y: float) -> None:
         """Presses and releases the left button at viewport coordinates (x, y)."""
@@ -771,7 +860,7 @@ def _mouse_event(
     return "Input.dispatchMouseEvent", params
 
 
-# Waits for the load event of a document that :meth:`BrowserSession._navigate` did not mark.
+# Waits for the load event of a document that :meth:`BrowserSession._start_load` did not mark.
 _LOADED = """() => window.__similarLeaving ? 'old' : new Promise((done) => {
   if (document.readyState === 'complete') done('loaded');
   else window.addEventListener('load', () => done('loaded'), {once: true});

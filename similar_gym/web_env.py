@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -170,6 +171,7 @@ class WebEnv(gym.Env[dict[str, Any], Any]):
         self._task, self._instance = task, instance
         self._reset_state()
         obs, _status = self._observe()
+        self._preload()
         info = self._info(action=None)
         if relaunched:
             info["browser_relaunched"] = True
@@ -271,6 +273,7 @@ class WebEnv(gym.Env[dict[str, Any], Any]):
         self._done, self._success, self._last_error = snap.done, snap.success, snap.last_error
         self._plan_progress = snap.plan_progress
         obs, _ = self._observe()
+        self._preload()
         return obs
 
     # ------------------------------------------------------------------ helpers for users
@@ -518,6 +521,13 @@ class WebEnv(gym.Env[dict[str, Any], Any]):
     def _page_elements(self) -> Any:
         assert self._session is not None
         return self._session.evaluate_json(self._page_reader())
+
+    def _preload(self) -> None:
+        """Lets the browser load the next fresh copy of this page while the episode runs."""
+        assert self._session is not None
+        # Only the next reset's speed depends on it; a browser that died shows at the next step.
+        with contextlib.suppress(BrowserError):
+            self._session.preload()
 
     def _observe(self) -> tuple[dict[str, Any], Any]:
         assert self._session is not None and self._instance is not None

@@ -102,6 +102,7 @@ def test_bench_runs_ours_and_skips_a_missing_peer(
         assert ours["task"] == "miniwob/click-test"
         assert ours["steps_per_s"] > 0
         assert ours["median_reset_ms"] <= ours["p90_reset_ms"]
+        assert ours["median_reset_b2b_ms"] > 0
         assert ours["n_steps"] == 3 * n_envs and ours["n_resets"] == 2
         assert ours["episodes_ended"] == 0
         assert ours["observation"]["screenshot"] == [480, 640, 3]

@@ -139,3 +139,47 @@ def test_evaluate_passes_arguments_as_data_and_reports_page_errors(site):
         assert session.evaluate("() => document.body.innerText") == "hello"
     finally:
         session.close()
+
+
+def test_preload_readies_the_next_fresh_copy_in_a_spare_tab(site):
+    (site / "other.html").write_text("<html><body><p>other</p></body></html>")
+    session = BrowserSession(mounts={"site": site})
+    origin = "() => performance.timeOrigin"
+    try:
+        session.open("/site/index.html", fresh=True)
+        session.evaluate("() => { window.mark = 1; document.body.innerText = 'changed'; }")
+        session.preload()
+        time.sleep(0.5)
+        before = time.time() * 1000
+        session.open("/site/index.html", fresh=True)
+        # A new document, loaded before this open began: the spare's copy.
+        assert session.evaluate(origin) < before
+        assert session.evaluate("() => [window.mark ?? null, document.body.innerText]") == [
+            None,
+            "hello",
+        ]
+        assert session.url.endswith("/site/index.html")
+        # Another page: the spare (now loading index.html again) does not stand in for it.
+        session.preload()
+        session.open("/site/other.html", fresh=True)
+        assert session.evaluate("() => document.body.innerText") == "other"
+        session.preload()
+        session.open("/site/other.html", fresh=True)
+        assert session.evaluate("() => document.body.innerText") == "other"
+        # Opened back to back, the next copy is waited for, not skipped.
+        session.preload()
+        session.evaluate("() => { window.mark = 2; }")
+        session.open("/site/other.html", fresh=True)
+        assert session.evaluate("() => window.mark ?? null") is None
+    finally:
+        session.close()
+    plain = BrowserSession(BrowserConfig(preload=False), mounts={"site": site})
+    try:
+        plain.open("/site/index.html", fresh=True)
+        plain.preload()
+        time.sleep(0.5)
+        before = time.time() * 1000
+        plain.open("/site/index.html", fresh=True)
+        assert plain.evaluate(origin) >= before - 1
+    finally:
+        plain.close()

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from similar_gym.actions import Action
+from similar_gym.browser import BrowserConfig
 from similar_gym.tasks import list_miniwob_ids
 
 pytestmark = pytest.mark.skipif(not list_miniwob_ids(), reason="the miniwob package is missing")
@@ -157,6 +158,20 @@ def test_same_seed_same_observations(env, task):
         assert x["instruction"] == y["instruction"]
         assert x["page_text"] == y["page_text"]
         assert x["screenshot"].tobytes() == y["screenshot"].tobytes()
+
+
+@pytest.mark.parametrize("task", ("miniwob/click-checkboxes", "miniwob/enter-text"))
+def test_preloaded_pages_match_pages_loaded_at_reset(env, make_env, task):
+    # The env preloads the next page in a spare tab; a browser without preloading loads it at
+    # reset. Both must give the same episodes.
+    plain = make_env(task=task, browser=BrowserConfig(preload=False))
+    for seed in (3, 4, 3):
+        a, info = env.reset(seed=seed, options={"task": task})
+        b, _ = plain.reset(seed=seed)
+        action = next(SOLVERS[task](env, a["instruction"], info["text_slots"]))
+        for x, y in ((a, b), (env.step(action)[0], plain.step(action)[0])):
+            assert x["page_text"] == y["page_text"]
+            assert x["screenshot"].tobytes() == y["screenshot"].tobytes()
 
 
 def test_seeds_draw_different_instances(env):
