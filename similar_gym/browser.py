@@ -629,6 +629,7 @@ class BrowserSession:
             path: Path of a served page.
             fresh: Load a new document even if the tab has one (the page's own state is reset).
         """
+        shown = self._page
         if path in self._tabs:
             self._tabs.move_to_end(path)
             self._page, self._devtools = self._tabs[path]
@@ -650,7 +651,18 @@ class BrowserSession:
             assert self._devtools is not None
             self._tabs[path] = (self._page, self._devtools)
             self.goto(path)
+        if self._page is not shown:
+            self._focus()
         self._last_fresh = path if fresh else None
+
+    def _focus(self) -> None:
+        """Gives the shown tab the window focus, which a newer tab takes.
+
+        Whether a focused window's page behaves differently shows, for example, in ``<select>``
+        elements: a click opens their option list only there.
+        """
+        assert self._devtools is not None
+        self._call(self._devtools.call, "Page.bringToFront")
 
     def preload(self) -> None:
         """Starts loading, in a spare tab, the next fresh copy of the page last opened fresh.
@@ -688,6 +700,9 @@ class BrowserSession:
         if spare is None:
             page = self._context.new_page()
             spare = self._spare = _Spare(page, self._connect(page))
+            # The new tab took the focus; the shown tab gets it back.
+            assert self._devtools is not None
+            self._devtools.call("Page.bringToFront")
         elif spare.navigation is not None:
             if spare.path == path:
                 return

@@ -160,15 +160,22 @@ def test_same_seed_same_observations(env, task):
         assert x["screenshot"].tobytes() == y["screenshot"].tobytes()
 
 
-@pytest.mark.parametrize("task", ("miniwob/click-checkboxes", "miniwob/enter-text"))
-def test_preloaded_pages_match_pages_loaded_at_reset(env, make_env, task):
+@pytest.mark.parametrize(
+    "task", ("miniwob/click-checkboxes", "miniwob/enter-text", "miniwob/choose-list")
+)
+def test_preloaded_pages_match_pages_loaded_at_reset(make_env, task):
     # The env preloads the next page in a spare tab; a browser without preloading loads it at
-    # reset. Both must give the same episodes.
+    # reset. Both must give the same episodes, including where the page's window focus shows:
+    # a click on a <select> opens its option list only in a focused window.
+    env = make_env(task=task)
     plain = make_env(task=task, browser=BrowserConfig(preload=False))
-    for seed in (3, 4, 3):
-        a, info = env.reset(seed=seed, options={"task": task})
+    for seed in (3, 4, 3, 4):
+        a, info = env.reset(seed=seed)
         b, _ = plain.reset(seed=seed)
-        action = next(SOLVERS[task](env, a["instruction"], info["text_slots"]))
+        if task == "miniwob/choose-list":
+            action = f"click({find(env, 'combobox')})"
+        else:
+            action = next(SOLVERS[task](env, a["instruction"], info["text_slots"]))
         for x, y in ((a, b), (env.step(action)[0], plain.step(action)[0])):
             assert x["page_text"] == y["page_text"]
             assert x["screenshot"].tobytes() == y["screenshot"].tobytes()
