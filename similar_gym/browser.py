@@ -637,12 +637,13 @@ class BrowserSession:
         shown = self._page
         if path in self._tabs:
             self._tabs.move_to_end(path)
-            self._page, self._devtools = self._tabs[path]
-            # The mouse of another tab may be elsewhere.
-            self._mouse_at = None
-            if fresh and self._take_spare(path):
-                pass
-            elif fresh or urlsplit(self.url).path != path:
+            if self._tabs[path][0] is not shown:
+                self._page, self._devtools = self._tabs[path]
+                self._mouse_at = None  # the mouse of another tab may be elsewhere
+            if fresh:
+                if not self._take_spare(path):
+                    self.goto(path)
+            elif urlsplit(self.url).path != path:
                 self.goto(path)
         else:
             if self._tabs:  # the first page opened takes the initial blank tab
@@ -657,7 +658,7 @@ class BrowserSession:
             self._tabs[path] = (self._page, self._devtools)
             self.goto(path)
         if self._page is not shown:
-            self._focus()
+            self._call(self._focus)
         self._last_fresh = path if fresh else None
 
     def _focus(self) -> None:
@@ -667,7 +668,13 @@ class BrowserSession:
         elements: a click opens their option list only there.
         """
         assert self._devtools is not None
-        self._call(self._devtools.call, "Page.bringToFront")
+        self._devtools.call("Page.bringToFront")
+
+    @property
+    def _corner(self) -> tuple[int, int]:
+        """The viewport's far corner, where a parked mouse hovers over nothing."""
+        width, height = self.config.viewport
+        return width - 1, height - 1
 
     def preload(self) -> None:
         """Starts loading, in a spare tab, the next fresh copy of the page last opened fresh.
@@ -695,8 +702,7 @@ class BrowserSession:
         self._spare = _Spare(self._page, self._devtools)  # type: ignore[arg-type]
         self._page, self._devtools = spare.page, spare.devtools
         self._tabs[path] = (self._page, self._devtools)
-        width, height = self.config.viewport
-        self._mouse_at = (width - 1, height - 1)  # where _preload put it
+        self._mouse_at = self._corner  # where _preload put it
         return True
 
     def _preload(self, path: str) -> None:
@@ -705,9 +711,7 @@ class BrowserSession:
         if spare is None:
             page = self._context.new_page()
             spare = self._spare = _Spare(page, self._connect(page))
-            # The new tab took the focus; the shown tab gets it back.
-            assert self._devtools is not None
-            self._devtools.call("Page.bringToFront")
+            self._focus()  # the new tab took the focus; the shown tab gets it back
         elif spare.navigation is not None:
             if spare.path == path:
                 return
@@ -717,8 +721,7 @@ class BrowserSession:
             with contextlib.suppress(BrowserError):
                 self._await_load(spare.devtools, "the spare tab's page", navigation)
         # The new document starts with the mouse where a reset parks it (see park_mouse).
-        width, height = self.config.viewport
-        spare.devtools.call(*_mouse_event("mouseMoved", width - 1, height - 1))
+        spare.devtools.call(*_mouse_event("mouseMoved", *self._corner))
         spare.navigation = self._start_load(spare.devtools, f"{ORIGIN}{path}")
         spare.path = path
 
@@ -810,9 +813,8 @@ class BrowserSession:
 
         Costs nothing when the mouse is already there (a reset after a reset).
         """
-        width, height = self.config.viewport
-        if self._mouse_at != (width - 1, height - 1):
-            self.mouse_move(width - 1, height - 1)
+        if self._mouse_at != self._corner:
+            self.mouse_move(*self._corner)
 
     def mouse_drag(self, x1: float, y1: float, x2: float, y2: float, steps: int = 5) -> None:
         """Drags with the left button from (x1, y1) to (x2, y2)."""
