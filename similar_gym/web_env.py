@@ -394,10 +394,11 @@ class WebEnv(gym.Env[dict[str, Any], Any]):
         step = plan[index]
         if step.verb in ("press", "scroll"):
             return Action(step.verb, text=step.text).to_text()
-        ids = [el["id"] for el in self._elements if el.get("key") == step.key]
-        if not ids:
-            raise KeyError(f"oracle step {index}: no element with data-key {step.key!r}")
-        return Action(step.verb, element=ids[0], text=step.text).to_text()
+        ids = [el["id"] for el in self._elements if step.matches(el)]
+        which = 0 if step.key is not None else step.nth
+        if len(ids) <= which:
+            raise KeyError(f"oracle step {index}: no element matches {step}")
+        return Action(step.verb, element=ids[which], text=step.text).to_text()
 
     # ------------------------------------------------------------------ internals
 

@@ -11,6 +11,7 @@ MODULES = [
     "similar_gym.srm_data",
     "similar_gym.srmeval_env",
     "similar_gym.tasks",
+    "similar_gym.tasks.miniwob_oracles",
     "similar_gym.web_env",
     "reward_model.dimensions",
     "reward_model.evaluation",

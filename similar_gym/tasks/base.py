@@ -32,17 +32,44 @@ OracleVerb = Literal["click", "fill", "select", "press", "scroll", "hover"]
 class OracleStep:
     """One step of an oracle plan.
 
+    The element acted on is named by its ``data-key`` (the own apps' pages carry them) or, on
+    pages without keys (MiniWoB++), by its role and accessible name: the ``nth`` interactive
+    element of the page view that has them.
+
     Attributes:
         verb: The action verb of :mod:`similar_gym.actions` (``click``, ``fill``, ``select``,
             ``press``, ``scroll`` or ``hover``).
-        key: The ``data-key`` of the element acted on (``None`` for ``press`` and ``scroll``).
+        key: The ``data-key`` of the element acted on (``None`` for ``press`` and ``scroll``,
+            and for elements named by ``role``/``name``).
         text: The text to fill, the option label to select, the key to press
             (``"Enter"``) or the scroll direction (``"down"``/``"up"``).
+        role: Without ``key``: the element's role (``"button"``, ``"textbox"``...), if it counts.
+        name: Without ``key``: the element's accessible name, if it counts.
+        nth: Without ``key``: which of the matching elements, from 0 in page order.
     """
 
     verb: OracleVerb
     key: str | None = None
     text: str | None = None
+    role: str | None = None
+    name: str | None = None
+    nth: int = 0
+
+    def matches(self, element: dict[str, Any]) -> bool:
+        """Returns whether ``element`` (a row of ``WebEnv.elements``) could be this step's.
+
+        With a ``key``, the element must carry it; otherwise it must be interactive and have
+        the step's role and name where they are given. ``nth`` then picks among the matches.
+        """
+        if self.key is not None:
+            return element.get("key") == self.key
+        if self.role is None and self.name is None:
+            return False
+        return (
+            bool(element.get("interactive"))
+            and (self.role is None or element.get("role") == self.role)
+            and (self.name is None or element.get("name") == self.name)
+        )
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ experiments.miniwob_coverage`` reports. Text slots are the fields the page decla
 that the ``miniwob`` package's own field extractors read from the goal, else the goal's quoted
 parts.
 A page cannot be snapshotted from outside, so the env restores MiniWoB tasks by replaying the
-action prefix from the seed.
+action prefix from the seed. The pages of the SRM splits have oracle plans
+(:mod:`similar_gym.tasks.miniwob_oracles`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from similar_gym.browser import BrowserSession
+from similar_gym.tasks.base import OracleStep
+from similar_gym.tasks.miniwob_oracles import miniwob_plan
 from similar_gym.tasks.task import Outcome, Task, TaskInstance
 
 # Starts an episode on a freshly loaded page, in one call into the page. Besides seeding, it
@@ -150,6 +153,16 @@ class MiniWoBTask(Task):
             return Outcome(reward=0.0, success=False, done=False)
         reward = float(raw)
         return Outcome(reward=reward, success=reward > 0, done=True)
+
+    def oracle(self, instance: TaskInstance) -> list[OracleStep] | None:
+        """Returns the plan of :mod:`similar_gym.tasks.miniwob_oracles`, for pages that have one.
+
+        The goal's fields are those the page declares, else those the ``miniwob`` package's
+        extractor of the page reads from the goal.
+        """
+        fields = {str(k): str(v) for k, v in instance.params.get("fields", {}).items()}
+        fields = fields or dict(_extracted_fields(self.app, instance.instruction))
+        return miniwob_plan(self.app, fields)
 
     def page_state(self, session: BrowserSession) -> Any:
         """MiniWoB pages cannot be snapshotted; the env replays instead."""

@@ -15,6 +15,7 @@ import pytest
 from similar_gym.actions import Action
 from similar_gym.browser import BrowserConfig
 from similar_gym.tasks import list_miniwob_ids
+from similar_gym.tasks.miniwob_oracles import PLANS
 
 pytestmark = pytest.mark.skipif(not list_miniwob_ids(), reason="the miniwob package is missing")
 
@@ -179,6 +180,40 @@ def test_preloaded_pages_match_pages_loaded_at_reset(make_env, task):
         for x, y in ((a, b), (env.step(action)[0], plain.step(action)[0])):
             assert x["page_text"] == y["page_text"]
             assert x["screenshot"].tobytes() == y["screenshot"].tobytes()
+
+
+ORACLE_TASKS = tuple(f"miniwob/{name}" for name in PLANS)
+
+
+@pytest.mark.parametrize("task", ORACLE_TASKS)
+def test_oracle_plan_solves_the_page(env, task):
+    # The plans of the SRM splits' pages, followed through oracle_next as rollouts follow them.
+    for seed in (0, 1):
+        obs, info = env.reset(seed=seed, options={"task": task})
+        plan = env.unwrapped.oracle_plan()
+        terminated = False
+        for _ in plan:
+            assert not terminated
+            action = env.unwrapped.oracle_next()
+            obs, reward, terminated, truncated, info = env.step(action)
+            assert info["action_error"] is None, (action, info["action_error"])
+        assert terminated and info["success"], (task, seed, obs["page_text"])
+        assert env.unwrapped.oracle_next() is None
+
+
+def test_oracle_plan_keeps_its_place_off_the_plan(env):
+    obs, info = env.reset(seed=0, options={"task": "miniwob/login-user"})
+    first = env.unwrapped.oracle_next()
+    env.step(click(find(env, "label", "Username")))  # not the plan's step: no progress
+    assert env.unwrapped.oracle_next() == first
+    env.step(first)
+    assert env.unwrapped.plan_progress == 1
+    assert env.unwrapped.oracle_next().startswith("fill(")
+
+
+def test_pages_without_a_plan_have_no_oracle(env):
+    env.reset(seed=0, options={"task": "miniwob/click-checkboxes"})
+    assert env.unwrapped.oracle_plan() is None and env.unwrapped.oracle_next() is None
 
 
 def test_seeds_draw_different_instances(env):
