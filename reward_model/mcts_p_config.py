@@ -71,7 +71,9 @@ class MCTSPConfig(JsonConfig):
         "instance none of them solves is pruned.",
     )
     miniwob_root_rollouts: int = help_field(
-        8, "Root rollouts on tasks without an oracle (their random rollouts succeed less often)."
+        8,
+        "Root rollouts on MiniWoB++ pages (on pages without an oracle plan, random rollouts "
+        "succeed less often).",
     )
     max_depth: int = help_field(12, "Most steps annotated along one followed path.")
     rollout_max_steps: int = help_field(
@@ -83,12 +85,21 @@ class MCTSPConfig(JsonConfig):
         "mixture of 'name*count' parts (see similar_gym.policies.make_proposer).",
     )
     rollout_policy: str = help_field(
-        "oracle:0.05", "Policy of the rollouts (same specs as proposer; asked for one action)."
+        "oracle:0",
+        "Policy of the rollouts (same specs as proposer; asked for one action). The default "
+        "follows the oracle plan exactly while the episode stays on it, so OS, H and E say "
+        "whether and how fast the task can still be solved after a candidate (off the plan, "
+        "the oracle acts at random). SRMEval-Web v1 used oracle:0.05, whose K = 3 noisy "
+        "rollouts gave noisy labels.",
     )
     miniwob_proposer: str = help_field(
-        "random", "Proposal policy on tasks without an oracle (MiniWoB++)."
+        "oracle:0*1+random*3",
+        "Proposal policy on MiniWoB++ pages (those without an oracle plan get random actions "
+        "in place of the oracle's).",
     )
-    miniwob_rollout_policy: str = help_field("random", "Rollout policy on tasks without an oracle.")
+    miniwob_rollout_policy: str = help_field(
+        "oracle:0", "Rollout policy on MiniWoB++ pages (random on pages without an oracle plan)."
+    )
     success_threshold: float = help_field(
         0.5, "r_i of the helpfulness formula is 1 when the candidate's OS reaches this value."
     )
@@ -157,12 +168,28 @@ class MCTSPConfig(JsonConfig):
     RESUMABLE_FIELDS: ClassVar[tuple[str, ...]] = ("workers",)
 
 
+#: The policies of the v1 data (SRMEval-Web v1 and its SRMTrain): noisy-oracle rollouts on the
+#: own apps, random candidates and rollouts on MiniWoB++.
+_V1_POLICIES: dict[str, Any] = {
+    "rollout_policy": "oracle:0.05",
+    "miniwob_proposer": "random",
+    "miniwob_rollout_policy": "random",
+}
+
 #: Named configs of ``similar collect --preset``.
 PRESETS: dict[str, dict[str, Any]] = {
     # The shipped benchmark: the held-out templates and MiniWoB++ pages only.
-    "srmeval-web-v1": {"tasks": ("heldout",), "instances_per_task": 4, "seed": 0},
+    "srmeval-web-v2": {"tasks": ("heldout",), "instances_per_task": 4, "seed": 0},
     # SRMTrain: everything SRMEval holds out is left out.
     "srmtrain": {"tasks": ("train",), "instances_per_task": 3, "seed": 1},
+    # The first release's data, kept reproducible.
+    "srmeval-web-v1": {
+        "tasks": ("heldout",),
+        "instances_per_task": 4,
+        "seed": 0,
+        **_V1_POLICIES,
+    },
+    "srmtrain-v1": {"tasks": ("train",), "instances_per_task": 3, "seed": 1, **_V1_POLICIES},
     # A minute-long run that touches every part (one own template, one MiniWoB++ page).
     "smoke": {
         "tasks": ("settings/update-profile", "miniwob/click-dialog"),

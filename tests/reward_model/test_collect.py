@@ -27,7 +27,7 @@ def small(**kw):
 
 
 def test_units_and_splits():
-    cfg = preset("srmeval-web-v1")
+    cfg = preset("srmeval-web-v2")
     units = resolve_units(cfg)
     tasks = {t for t, _ in units}
     assert tasks == set(cfg.heldout_templates) | set(cfg.heldout_miniwob)
@@ -39,6 +39,18 @@ def test_units_and_splits():
     assert cfg.split_of(HELDOUT_TEMPLATES[0]) == "heldout-templates"
     assert cfg.split_of("miniwob/click-button") == "train"
     assert unit_key(("mail/archive-from", 3)) == "mail__archive-from__3"
+
+
+def test_v1_presets_keep_the_v1_policies():
+    # The first release's data stay reproducible after the defaults moved to oracle rollouts.
+    for name in ("srmeval-web-v1", "srmtrain-v1"):
+        cfg = preset(name)
+        assert cfg.rollout_policy == "oracle:0.05"
+        assert (cfg.miniwob_proposer, cfg.miniwob_rollout_policy) == ("random", "random")
+    for name in ("srmeval-web-v2", "srmtrain"):
+        cfg = preset(name)
+        assert cfg.rollout_policy == cfg.miniwob_rollout_policy == "oracle:0"
+    assert resolve_units(preset("srmtrain-v1")) == resolve_units(preset("srmtrain"))
 
 
 def test_config_validation():

@@ -152,3 +152,39 @@ def test_pairs_per_type_ties_dropped_same_action_skipped():
     }
     for p in pairs:
         assert p["split"] == "train" and p["node"] == p["id"].split("/")[0]
+
+
+def test_oracle_rollouts_rank_miniwob_candidates_cleanly(make_env):
+    # With the exact oracle's rollouts, a candidate's labels say whether and how fast the task
+    # can still be solved: the plan's step gains, an action that changes nothing gains nothing,
+    # one that ends the episode wrongly loses everything.
+    from reward_model.judges import make_judge
+    from similar_gym.tasks import list_miniwob_ids
+
+    if "miniwob/login-user" not in list_miniwob_ids():
+        pytest.skip("the miniwob package is missing")
+    env = make_env(task="miniwob/login-user").unwrapped
+    result = annotate_instance(
+        env,
+        "miniwob/login-user",
+        0,
+        proposer=make_proposer("oracle:0*1+random*3"),
+        rollout_policy=make_proposer("oracle:0"),
+        judge=make_judge("embedding"),
+        rng=np.random.default_rng(0),
+        num_candidates=4,
+        rollouts_per_candidate=2,
+        root_rollouts=2,
+        max_depth=4,
+    )
+    assert result.pruned == ""
+    followed = [s for s in result.steps if s["followed"]]
+    assert [s["context"].action.split("(")[0] for s in followed] == ["fill", "fill", "click"]
+    for s in result.steps:
+        sc, action = s["scores"], s["context"].action
+        if s["followed"]:
+            assert sc["OS"] == 1.0 and sc["E"] > 0, (action, sc)
+        elif sc["OS"] == 1.0:
+            assert sc["E"] <= 0, (action, sc)  # solvable still, but no nearer
+        else:
+            assert sc["OS"] == 0.0 and sc["E"] < 0, (action, sc)
