@@ -3,9 +3,9 @@
 Examples::
 
     similar collect --preset smoke --out runs/smoke
-    similar collect --preset srmeval-web-v1 --out runs/srmeval-web-v1 --workers 2
+    similar collect --preset srmeval-web-v2 --out runs/srmeval-web-v2 --workers 2
     similar collect --tasks shop/buy-product mail/* --instances-per-task 2 --out runs/mine
-    similar collect --preset srmeval-web-v1 --out runs/srmeval-web-v1 --ship   # into the package
+    similar collect --preset srmeval-web-v2 --out runs/srmeval-web-v2 --ship   # into the package
 
 Run the same command again to resume an interrupted run.
 """
@@ -39,8 +39,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--ship",
         action="store_true",
-        help="copy the run's SRMEval pairs and manifest into the package as SRMEval-Web v1 "
-        "(similar_gym/data/srmeval-web-v1/)",
+        help="copy the run's SRMEval pairs and manifest into the package as SRMEval-Web v2 "
+        "(similar_gym/data/srmeval-web-v2/)",
     )
     p.add_argument("--json", action="store_true", help="print the manifest as JSON")
     add_config_arguments(p, MCTSPConfig, "MCTS-P config (MCTSPConfig)")

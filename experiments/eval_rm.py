@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--data",
         default=None,
         help="SRM pairs file (Parquet, or the paper's CSV schema) or a folder with "
-        "pairs.parquet (default: the shipped similar_gym/data/srmeval-web-v1/pairs.parquet)",
+        "pairs.parquet (default: the shipped similar_gym/data/srmeval-web-v2/pairs.parquet)",
     )
     parser.add_argument("--split", default=None, help="evaluate only the pairs of this split")
     parser.add_argument("--seed", type=int, default=0, help="seed of random scorers (default: 0)")

@@ -89,7 +89,7 @@ class ReproduceConfig(JsonConfig):
         300, "Stage 2: SRMEval pairs (seeded subsample) scored after every training epoch."
     )
     srmeval_max_pairs: int = help_field(
-        0, "Stage 3: SRMEval pairs scored per model, a seeded subsample (0 = all 4,798)."
+        0, "Stage 3: SRMEval pairs scored per model, a seeded subsample (0 = all shipped pairs)."
     )
     ppo_task: str = help_field("miniwob/click-tab", "Stage 4: task of both PPO runs.")
     ppo_timesteps: int = help_field(512, "Stage 4: env steps of each PPO run.")
@@ -737,7 +737,7 @@ def render_report(config: ReproduceConfig, out: Path, state: dict[str, Any]) -> 
         f"a fixed subsample of **{srm_fig['n_pairs']} of the {srm_fig['shipped_pairs']} pairs** "
         f"(seed {config.seed}, `{_rel(srm_fig['data'], out)}`)"
         if srm_fig["subsample"]
-        else f"all **{srm_fig['n_pairs']} pairs** of the shipped SRMEval-Web v1"
+        else f"all **{srm_fig['n_pairs']} pairs** of the shipped SRMEval-Web v2"
     )
     data_row = {
         "task instances": data["units"],

@@ -1,6 +1,6 @@
 """The SRMEval study: reward models and baselines side by side, and the Triple-M ablations.
 
-Scores every model on the same SRMEval pairs (default the shipped SRMEval-Web v1) and writes
+Scores every model on the same SRMEval pairs (default the shipped SRMEval-Web v2) and writes
 ``results.json`` (every report, as ``similar eval --json`` prints it), ``table.md`` (accuracy
 per type and the average over the six types, on all pairs and on each split, one row per model)
 and ``accuracy.png`` (the same as bars with 95% intervals, one panel per split).

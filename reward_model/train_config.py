@@ -24,7 +24,7 @@ class TrainRMConfig(JsonConfig):
         "srmtrain/pairs.parquet).",
     )
     eval_pairs: str = help_field(
-        "", "SRMEval pairs file scored after every epoch; empty = the shipped SRMEval-Web v1."
+        "", "SRMEval pairs file scored after every epoch; empty = the shipped SRMEval-Web v2."
     )
     out: str = help_field("runs/rm", "Output folder: checkpoints, TensorBoard logs, final model.")
     stage1_epochs: int = help_field(6, "Epochs of stage 1 (regression).")

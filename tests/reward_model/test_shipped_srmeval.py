@@ -1,4 +1,4 @@
-"""The shipped SRMEval-Web v1: its size and make-up, and that MCTS-P regenerates its rows."""
+"""The shipped SRMEval-Web v2: its size and make-up, and that MCTS-P regenerates its rows."""
 
 import io
 import json
