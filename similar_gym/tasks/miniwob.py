@@ -158,11 +158,15 @@ class MiniWoBTask(Task):
         """Returns the plan of :mod:`similar_gym.tasks.miniwob_oracles`, for pages that have one.
 
         The goal's fields are those the page declares, else those the ``miniwob`` package's
-        extractor of the page reads from the goal.
+        extractor of the page reads from the goal. An instance whose goal lacks a field its
+        page's plan needs has no oracle (``None``), as a page without a plan.
         """
         fields = {str(k): str(v) for k, v in instance.params.get("fields", {}).items()}
         fields = fields or dict(_extracted_fields(self.app, instance.instruction))
-        return miniwob_plan(self.app, fields)
+        try:
+            return miniwob_plan(self.app, fields)
+        except ValueError:
+            return None
 
     def page_state(self, session: BrowserSession) -> Any:
         """MiniWoB pages cannot be snapshotted; the env replays instead."""

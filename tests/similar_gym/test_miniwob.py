@@ -216,6 +216,25 @@ def test_pages_without_a_plan_have_no_oracle(env):
     assert env.unwrapped.oracle_plan() is None and env.unwrapped.oracle_next() is None
 
 
+def test_a_goal_without_the_plans_fields_gives_no_oracle():
+    from similar_gym.tasks.miniwob import MiniWoBTask
+    from similar_gym.tasks.miniwob_oracles import miniwob_plan
+    from similar_gym.tasks.task import TaskInstance
+
+    with pytest.raises(ValueError, match="no field 'password'"):
+        miniwob_plan("login-user", {"username": "ann"})
+    task = MiniWoBTask("login-user")
+    odd = TaskInstance(task_id=task.id, seed=0, instruction="Log in.", text_slots=(), params={})
+    assert task.oracle(odd) is None
+    good = 'Enter the username "ann" and the password "pw" into the text fields and press login.'
+    plan = task.oracle(TaskInstance(task.id, 0, good, (), {}))
+    assert [(s.verb, s.role, s.nth, s.text) for s in plan] == [
+        ("fill", "textbox", 0, "ann"),
+        ("fill", "textbox", 1, "pw"),
+        ("click", "button", 0, None),
+    ]
+
+
 def test_seeds_draw_different_instances(env):
     instructions = {
         env.reset(seed=s, options={"task": "miniwob/click-button"})[0]["instruction"]
