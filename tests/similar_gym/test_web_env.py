@@ -1,6 +1,7 @@
 import json
 import subprocess
 import sys
+import tempfile
 
 import gymnasium as gym
 import numpy as np
@@ -275,23 +276,28 @@ def test_async_vector_env_discrete_numeric_shared_memory():
         envs.close()
 
 
-def test_twenty_envs_leave_no_chromium_behind():
+def test_twenty_envs_leave_no_chromium_behind(tmp_path, monkeypatch):
+    # Every process of a session's browser carries its profile folder, orphans included. The
+    # profiles go to a folder of this test's own, so that browsers other jobs on the machine
+    # start meanwhile do not count.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
     def live_chromium():
-        # Every process of a session's browser carries its profile folder, orphans included.
         out = set()
         for p in psutil.process_iter(["status", "cmdline"]):
             cmd = " ".join(p.info["cmdline"] or [])
-            if "similar-chromium-" in cmd and p.info["status"] != psutil.STATUS_ZOMBIE:
+            if f"{tmp_path}/similar-chromium-" in cmd and p.info["status"] != psutil.STATUS_ZOMBIE:
                 out.add(p.pid)
         return out
 
-    before = live_chromium()
     for i in range(20):
         env = gym.make("Similar/Web-v0", task=STATIC_MINIWOB, viewport=(160, 120))
         env.reset(seed=i)
+        if i == 0:
+            assert live_chromium(), "the browser's processes are found by their profile"
         env.step("noop()")
         env.close()
-    leaked = live_chromium() - before
+    leaked = live_chromium()
     assert not leaked, f"{len(leaked)} Chromium processes left behind"
 
 
