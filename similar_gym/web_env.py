@@ -395,10 +395,9 @@ class WebEnv(gym.Env[dict[str, Any], Any]):
         if step.verb in ("press", "scroll"):
             return Action(step.verb, text=step.text).to_text()
         ids = [el["id"] for el in self._elements if step.matches(el)]
-        which = 0 if step.key is not None else step.nth
-        if len(ids) <= which:
+        if len(ids) <= step.nth:
             raise KeyError(f"oracle step {index}: no element matches {step}")
-        return Action(step.verb, element=ids[which], text=step.text).to_text()
+        return Action(step.verb, element=ids[step.nth], text=step.text).to_text()
 
     # ------------------------------------------------------------------ internals
 

@@ -45,7 +45,7 @@ class OracleStep:
             (``"Enter"``) or the scroll direction (``"down"``/``"up"``).
         role: Without ``key``: the element's role (``"button"``, ``"textbox"``...), if it counts.
         name: Without ``key``: the element's accessible name, if it counts.
-        nth: Without ``key``: which of the matching elements, from 0 in page order.
+        nth: Which of the matching elements, from 0 in page order (keys are unique: 0).
     """
 
     verb: OracleVerb

@@ -161,10 +161,9 @@ class MiniWoBTask(Task):
         extractor of the page reads from the goal. An instance whose goal lacks a field its
         page's plan needs has no oracle (``None``), as a page without a plan.
         """
-        fields = {str(k): str(v) for k, v in instance.params.get("fields", {}).items()}
-        fields = fields or dict(_extracted_fields(self.app, instance.instruction))
+        fields = _goal_fields(self.app, instance.instruction, instance.params.get("fields", {}))
         try:
-            return miniwob_plan(self.app, fields)
+            return miniwob_plan(self.app, dict(fields))
         except ValueError:
             return None
 
@@ -190,11 +189,16 @@ def _text_slots(name: str, utterance: str, fields: dict[str, Any]) -> list[str]:
         The declared fields' values, else the values that the ``miniwob`` package's field
         extractor of the page reads from the goal, else the goal's quoted parts.
     """
-    pairs = [(str(k), v) for k, v in fields.items()] or _extracted_fields(name, utterance)
-    values = [str(v) for k, v in pairs if k != "dummy" and str(v).strip()]
+    pairs = _goal_fields(name, utterance, fields)
+    values = [v for k, v in pairs if k != "dummy" and v.strip()]
     if not values:
         values = re.findall(r'"([^"]+)"', utterance)
     return list(dict.fromkeys(values))
+
+
+def _goal_fields(name: str, utterance: str, declared: dict[str, Any]) -> list[tuple[str, str]]:
+    """The goal's fields: those the page declares, else those its extractor reads from the goal."""
+    return [(str(k), str(v)) for k, v in declared.items()] or _extracted_fields(name, utterance)
 
 
 def _extracted_fields(name: str, utterance: str) -> list[tuple[str, str]]:
