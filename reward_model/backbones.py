@@ -26,8 +26,12 @@ from torch import nn
 
 from reward_model.modeling_config import MINILM, SimilarRMConfig
 
-#: LoRA targets used when the config leaves ``lora_target_modules`` empty.
-DEFAULT_LORA_TARGETS = {"text": ("query", "value"), "vlm": ("q_proj", "v_proj")}
+#: LoRA targets used when the config leaves ``lora_target_modules`` empty: every linear layer
+#: of a text encoder's blocks (query/value alone underfit SRMTrain), query/value of a VLM.
+DEFAULT_LORA_TARGETS = {
+    "text": ("query", "key", "value", "dense"),
+    "vlm": ("q_proj", "v_proj"),
+}
 
 
 def backbone_path(name: str) -> str:
@@ -61,6 +65,9 @@ def _with_lora(base: nn.Module, config: SimilarRMConfig, kind: str) -> nn.Module
     for p in base.parameters():
         p.requires_grad_(False)
     targets = config.lora_target_modules or DEFAULT_LORA_TARGETS[kind]
+    # Saved checkpoints name their targets. Configs saved with none meant query/value; loading
+    # them with more targets adds adapters whose B matrices start at zero, which change nothing.
+    config.lora_target_modules = tuple(targets)
     lora = LoraConfig(
         r=config.lora_r,
         lora_alpha=config.lora_alpha,

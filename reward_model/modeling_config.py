@@ -49,13 +49,13 @@ class SimilarRMConfig(JsonConfig):
     page_text_chars: int = help_field(
         400, "Characters of the page text view put in the text input."
     )
-    lora_r: int = help_field(8, "LoRA rank of the text backbone's adapters.")
-    lora_alpha: int = help_field(16, "LoRA alpha.")
+    lora_r: int = help_field(16, "LoRA rank of the backbone's adapters.")
+    lora_alpha: int = help_field(32, "LoRA alpha.")
     lora_dropout: float = help_field(0.05, "LoRA dropout.")
     lora_target_modules: tuple[str, ...] = help_field(
         (),
-        "Backbone modules that get LoRA adapters; empty = the backbone's usual ones "
-        "(query/value of an encoder, q_proj/v_proj of a vision-language model).",
+        "Backbone modules that get LoRA adapters; empty = the backbone's usual ones (every "
+        "linear layer of a text encoder's blocks, q_proj/v_proj of a vision-language model).",
     )
     image_size: tuple[int, int] = help_field(
         (96, 128), "Height and width the screenshot is resized to."

@@ -81,6 +81,24 @@ def test_a_shallower_backbone_keeps_its_depth_through_a_checkpoint(tiny, tmp_pat
         SimilarRMConfig(**{**tiny, "backbone_layers": -1})
 
 
+def test_checkpoint_naming_no_lora_targets_loads_as_saved(tiny, tmp_path):
+    """Configs saved before the default targets grew (2026-11-22) left the list empty."""
+    torch.manual_seed(0)
+    old = SimilarRewardModel(SimilarRMConfig(**{**tiny, "lora_target_modules": ("query", "value")}))
+    for name, p in old.backbone.model.named_parameters():
+        if "lora_B" in name:  # trained adapters: B is no longer zero
+            torch.nn.init.normal_(p, std=0.05)
+    old.save_pretrained(tmp_path)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    assert saved["lora_target_modules"] == ["query", "value"]
+    saved["lora_target_modules"] = []
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    loaded = SimilarRewardModel.from_pretrained(tmp_path)
+    assert loaded.config.lora_target_modules == ("query", "key", "value", "dense")
+    a, b = old.eval().score([ctx()]), loaded.score([ctx()])
+    assert np.allclose(a["reward"], b["reward"], atol=1e-5)
+
+
 def test_checkpoint_round_trip_without_pickle(model, tmp_path):
     model.save_pretrained(tmp_path)
     files = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()}
