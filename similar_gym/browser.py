@@ -82,12 +82,7 @@ CHROMIUM_FLAGS = (
     # changes had touched its tile, so one page state gave two screenshots (seen after
     # restore(), in 4 of 16 tries on shop's promo banner; 0 of 32 with this flag).
     "--disable-partial-raster",
-    # A screenshot waits for the next frame. Drawn in one pass (the page's frame and the
-    # browser's in the same tick, not one tick apart), a step waits for one 60 Hz frame instead
-    # of two. Frames stay rate-limited on purpose: unthrottled, the browser issues frames in a
-    # busy loop while a page is slow to answer, which in a vector of envs on 2 cores tripled
-    # the browser's CPU per step and cut env-steps/s by a third.
-    "--run-all-compositor-stages-before-draw",
+    # Screenshots wait for the next frame; see BrowserConfig.frame_rate_limit.
     "--disable-gpu-vsync",
     # Every request goes to the session's proxy (loopback too); no host resolves; no UDP.
     "--proxy-bypass-list=<-loopback>",
@@ -146,7 +141,11 @@ def use_system_chromium_everywhere() -> None:
 
     def launch(self: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("executable_path", executable)
-        kwargs["args"] = [*CHROMIUM_FLAGS, *(kwargs.get("args") or ())]
+        kwargs["args"] = [
+            *CHROMIUM_FLAGS,
+            "--disable-frame-rate-limit",  # as Similar-Gym's own sessions run by default
+            *(kwargs.get("args") or ()),
+        ]
         return original(self, **kwargs)
 
     launch._similar_patched = True  # type: ignore[attr-defined]
@@ -166,6 +165,12 @@ class BrowserConfig:
         preload: Let :meth:`BrowserSession.preload` load the next fresh copy of a page in a
             spare tab, so that the next fresh open of that page (a MiniWoB++ reset) does not
             wait for a whole load. Costs one renderer process.
+        frame_rate_limit: Keep Chromium's 60 Hz frame clock. Off (the default), frames come as
+            fast as Chromium can draw them, and a screenshot, which waits for the next frame,
+            waits less: a single env steps about twice as fast. On a machine with fewer free
+            cores than browsers (a vector of envs on 2 cores), the unlimited frame loop spends
+            the CPU the other browser needs; there, turning the limit on gave more env-steps/s
+            in all (see the README's speed section).
         extra_args: More Chromium flags.
     """
 
@@ -175,6 +180,7 @@ class BrowserConfig:
     launch_timeout_s: float = 30.0
     max_tabs: int = 6
     preload: bool = True
+    frame_rate_limit: bool = False
     extra_args: tuple[str, ...] = ()
 
 
@@ -457,6 +463,7 @@ class BrowserSession:
                     # The session's own DevTools connections (see _DevTools); loopback only.
                     "--remote-debugging-address=127.0.0.1",
                     "--remote-debugging-port=0",
+                    *(() if self.config.frame_rate_limit else ("--disable-frame-rate-limit",)),
                     *self.config.extra_args,
                 ],
                 viewport={"width": w, "height": h},

@@ -269,3 +269,18 @@ def test_coverage_of_every_task(tmp_path):
     assert summary["tasks"] == len(list_miniwob_ids()) >= 100
     assert summary["works"] >= 100, [t for t in result["tasks"] if t["status"] != "works"]
     assert (tmp_path / "miniwob_coverage.md").read_text().count("| miniwob/") == summary["tasks"]
+
+
+@pytest.mark.parametrize("frame_rate_limit", [False, True])
+def test_a_click_that_scrolls_shows_in_the_same_steps_screenshot(make_env, frame_rate_limit):
+    # order-food's menu scrolls inside a box: clicking its last button scrolls that box first.
+    # The step's screenshot must show the scrolled box, not the frame from before the scroll
+    # (Chromium's --run-all-compositor-stages-before-draw got this wrong in 12 of 12 tries).
+    env = make_env(
+        task="miniwob/order-food", browser=BrowserConfig(frame_rate_limit=frame_rate_limit)
+    )
+    for _ in range(3):
+        obs, _ = env.reset(seed=0)
+        last = max(e["id"] for e in env.unwrapped.elements if e["role"] == "button")
+        after, *_ = env.step(click(last))
+        assert (after["screenshot"] != obs["screenshot"]).any(axis=-1).mean() > 0.01
