@@ -1,8 +1,8 @@
 """The one place that talks to Chromium.
 
 A :class:`BrowserSession` owns one headless Chromium (Playwright's sync API driving Debian's
-``/usr/bin/chromium-headless-shell``, else ``/usr/bin/chromium``, or any Chromium given by path)
-with one page that is reused across episodes.
+``chromium-headless-shell``, else its ``/usr/bin/chromium``, or any Chromium given by path) with
+one page that is reused across episodes.
 
 Lockdown: the page reaches only the files the session serves. Chromium is started with the
 session's :class:`~similar_gym.serving.PageServer` as its proxy for every address, loopback
