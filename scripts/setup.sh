@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything Similar-Gym needs on a fresh Debian machine with Python 3.11, and nothing
 # twice: Debian's chromium, its headless shell (what the envs run) and fonts, a virtual env in
-# .venv, torch==2.13.0 (CPU) first, then the project with its test tools. Safe to run again: each step is skipped when already done.
+# .venv, torch==2.13.0 (CPU) first, then the project with its test tools. Safe to run again: each
+# step is skipped when already done.
 # `bash scripts/setup.sh --peers` also makes .venv-peers with the peer systems that
 # `similar bench env --peer-python .venv-peers/bin/python` measures beside ours.
 set -euo pipefail
