@@ -764,7 +764,10 @@ def run(args: argparse.Namespace) -> int:
         if job.system in unavailable:
             results.append(_skipped(job, unavailable[job.system]))
             continue
-        python = args.peer_python if job.system in PEERS and args.peer_python else sys.executable
+        python = sys.executable
+        if job.system in PEERS and args.peer_python:
+            # Absolute but not resolved: a venv's python is a link that must stay the venv's.
+            python = os.path.abspath(args.peer_python)
         record = spawn(job, python, args.timeout)
         if record.pop("unavailable", False):
             unavailable[job.system] = record["reason"]

@@ -20,6 +20,13 @@ reading the page and capturing it) go out together. Chromium listens for it on a
 the proxy, which refuses them); other processes of this machine can, as with any debugging port.
 Playwright keeps launching Chromium, opening tabs, the keyboard and the lifecycle.
 
+Frames on request: with a headless shell, tabs are created under begin-frame control. Chromium
+then draws no frame on its own; a screenshot asks for one (``HeadlessExperimental.beginFrame``)
+and gets it at once, with every change made before it, instead of waiting for the frame clock;
+a mouse move, which Chromium hands to the page only in a frame, brings one that draws nothing.
+No frames are drawn between steps, so an env that waits (for its agent, or for the CPU that
+another env's browser is using) costs nothing. See ``BrowserConfig.begin_frames``.
+
 Bounded waits: every call into the browser runs under a watchdog. If a call outlives its time
 limit (a page stuck in an infinite loop, a hung renderer), the watchdog kills the browser, the
 call fails with :class:`BrowserCrashed`, and the session reports itself dead so its owner can
@@ -93,6 +100,17 @@ CHROMIUM_FLAGS = (
 
 #: Frames as fast as Chromium draws them (``BrowserConfig.frame_rate_limit=False``, the default).
 UNLIMITED_FRAMES = "--disable-frame-rate-limit"
+
+#: Flags of a browser whose frames are drawn on request only (``BrowserConfig.begin_frames``).
+BEGIN_FRAME_FLAGS = (
+    "--enable-begin-frame-control",
+    # The frame a screenshot asks for carries every change made before it (layout, paint,
+    # scrolling), not the one before.
+    "--run-all-compositor-stages-before-draw",
+    "--disable-threaded-animation",
+    "--disable-threaded-scrolling",
+    "--disable-checker-imaging",
+)
 
 _PAGE_AGENT = (Path(__file__).parent / "js" / "page_agent.js").read_text(encoding="utf-8")
 
@@ -173,8 +191,14 @@ class BrowserConfig:
             waits less: a single env steps about twice as fast. On a machine with fewer free
             cores than browsers (a vector of envs on 2 cores), the unlimited frame loop spends
             the CPU the other browser needs; there, turning the limit on gave more env-steps/s
-            in all (see the README's speed section).
-        extra_args: More Chromium flags.
+            in all (see the README's speed section). Only used without ``begin_frames``.
+        begin_frames: Draw a frame only when a screenshot asks for one
+            (DevTools' ``HeadlessExperimental.beginFrame``): a screenshot waits for no frame
+            clock, and no frames are drawn between steps, which leaves the CPU to other
+            browsers and envs. Only a headless shell (``chromium-headless-shell``) offers
+            it. ``None`` (the default) turns it on when the executable's name says it is one.
+            A page then runs ``requestAnimationFrame`` callbacks and CSS animations only in
+            the frames that screenshots and mouse moves draw.
     """
 
     viewport: tuple[int, int] = (640, 480)
@@ -184,6 +208,7 @@ class BrowserConfig:
     max_tabs: int = 6
     preload: bool = True
     frame_rate_limit: bool = False
+    begin_frames: bool | None = None
     extra_args: tuple[str, ...] = ()
 
 
@@ -361,6 +386,10 @@ class _DevTools:
             raise BrowserError(f"{answer['error'].get('message', answer['error'])}")
         return answer.get("result", {})
 
+    def answered(self, command_id: int) -> bool:
+        """Whether the answer to ``command_id`` has arrived (among what was read so far)."""
+        return command_id in self._answers
+
     def call(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         """Sends one command and waits for its answer."""
         return self.result(self.send(method, params))
@@ -430,6 +459,8 @@ class BrowserSession:
         self._context: Any = None
         self._page: Any = None
         self._devtools: _DevTools | None = None
+        self._browser_devtools: _DevTools | None = None
+        self._begin_frames = False
         self._devtools_port: int | None = None
         # Loaded pages by path, least recently shown first (see :meth:`open`).
         self._tabs: OrderedDict[str, tuple[Any, _DevTools]] = OrderedDict()
@@ -451,6 +482,14 @@ class BrowserSession:
     def launch(self) -> None:
         """Starts Chromium and opens the page (called by the constructor and :meth:`relaunch`)."""
         executable = self.config.executable_path or default_executable()
+        begin_frames = self.config.begin_frames
+        if begin_frames is None:
+            begin_frames = _is_headless_shell(executable)
+        if begin_frames:
+            frames: tuple[str, ...] = BEGIN_FRAME_FLAGS
+        else:
+            frames = () if self.config.frame_rate_limit else (UNLIMITED_FRAMES,)
+        self._begin_frames = begin_frames
         self._pw = _Driver.acquire()
         self._profile = tempfile.mkdtemp(prefix="similar-chromium-")
         self._handles["profile"] = self._profile
@@ -466,7 +505,7 @@ class BrowserSession:
                     # The session's own DevTools connections (see _DevTools); loopback only.
                     "--remote-debugging-address=127.0.0.1",
                     "--remote-debugging-port=0",
-                    *(() if self.config.frame_rate_limit else (UNLIMITED_FRAMES,)),
+                    *frames,
                     *self.config.extra_args,
                 ],
                 viewport={"width": w, "height": h},
@@ -486,30 +525,65 @@ class BrowserSession:
         self._handles["pid"] = self._pid
         self._context.set_default_timeout(self.config.timeout_s * 1000)
         self._context.add_init_script(_PAGE_AGENT)
-        pages = self._context.pages
-        self._page = pages[0] if pages else self._context.new_page()
         self._tabs.clear()
         self._spare = None
         self._mouse_at: tuple[float, float] | None = None
         self._dead = False
         try:
-            self._devtools_port = self._read_devtools_port()
+            self._devtools_port, browser_path = self._read_devtools_port()
+            self._browser_devtools = _DevTools(
+                f"ws://127.0.0.1:{self._devtools_port}{browser_path}", self.config.timeout_s
+            )
+            first = self._context.pages
+            if first and not begin_frames:
+                self._page = first[0]
+            else:
+                # A page with begin-frame control must be created so; the blank one goes.
+                self._page = self._new_page()
+                for page in first:
+                    page.close()
             self._devtools = self._connect(self._page)
+            if begin_frames:
+                self._check_begin_frames(executable)
         except Exception:
             self._shutdown()
             raise
 
-    def _read_devtools_port(self) -> int:
-        # Chromium writes the port it picked to the profile folder once it listens.
+    def _check_begin_frames(self, executable: str | None) -> None:
+        """Raises a clear error if the browser cannot draw frames on request."""
+        assert self._devtools is not None
+        try:
+            self._devtools.call("HeadlessExperimental.beginFrame", {"noDisplayUpdates": True})
+        except BrowserError as e:
+            raise BrowserError(
+                f"{executable or 'this Chromium'} cannot draw frames on request ({e}); only a "
+                "headless shell (chromium-headless-shell) can. Use BrowserConfig(begin_frames="
+                "False) with this browser."
+            ) from e
+
+    def _read_devtools_port(self) -> tuple[int, str]:
+        """The port Chromium listens on and its browser endpoint's path."""
+        # Chromium writes them to the profile folder once it listens.
         assert self._profile is not None
         path = Path(self._profile, "DevToolsActivePort")
         deadline = time.monotonic() + self.config.launch_timeout_s
         while True:
             with contextlib.suppress(OSError, ValueError, IndexError):
-                return int(path.read_text().split()[0])
+                port, endpoint = path.read_text().split()[:2]
+                return int(port), endpoint
             if time.monotonic() > deadline:
                 raise BrowserError("Chromium did not open its DevTools port")
             time.sleep(0.01)
+
+    def _new_page(self) -> Any:
+        """Opens a tab (Playwright's page), under begin-frame control if the session uses it."""
+        if not self._begin_frames:
+            return self._context.new_page()
+        with self._context.expect_page() as created:
+            self._browser_devtools.call(
+                "Target.createTarget", {"url": "about:blank", "enableBeginFrameControl": True}
+            )
+        return created.value
 
     def _connect(self, page: Any) -> _DevTools:
         """Opens the session's own DevTools connection to ``page``."""
@@ -576,10 +650,12 @@ class BrowserSession:
             _kill_tree(self._pid)
             # The current connection is one of the tabs' once a page is open.
             spare = None if self._spare is None else self._spare.devtools
-            for devtools in {self._devtools, spare, *(d for _, d in self._tabs.values())}:
+            tabs = (d for _, d in self._tabs.values())
+            for devtools in {self._devtools, self._browser_devtools, spare, *tabs}:
                 if devtools is not None:
                     devtools.close()
             self._context = self._page = self._devtools = self._spare = None
+            self._browser_devtools = None
             self._tabs.clear()
             _Driver.release()
         if self._profile:
@@ -687,7 +763,7 @@ class BrowserSession:
                     _, (old, old_devtools) = self._tabs.popitem(last=False)
                     old_devtools.close()
                     self._call(old.close)
-                self._page = self._call(self._context.new_page)
+                self._page = self._call(self._new_page)
                 self._devtools = self._call(self._connect, self._page)
                 self._mouse_at = None
             assert self._devtools is not None
@@ -738,14 +814,15 @@ class BrowserSession:
         self._spare = _Spare(self._page, self._devtools)  # type: ignore[arg-type]
         self._page, self._devtools = spare.page, spare.devtools
         self._tabs[path] = (self._page, self._devtools)
-        self._mouse_at = self._corner  # where _preload put it
+        # Where _preload put it; under begin-frame control, wherever the tab had it.
+        self._mouse_at = None if self._begin_frames else self._corner
         return True
 
     def _preload(self, path: str) -> None:
         """Makes the spare tab load a fresh copy of ``path`` (without waiting for it)."""
         spare = self._spare
         if spare is None:
-            page = self._context.new_page()
+            page = self._new_page()
             spare = self._spare = _Spare(page, self._connect(page))
             self._focus()  # the new tab took the focus; the shown tab gets it back
         elif spare.navigation is not None:
@@ -756,8 +833,11 @@ class BrowserSession:
             navigation, spare.path, spare.navigation = spare.navigation, None, None
             with contextlib.suppress(BrowserError):
                 self._await_load(spare.devtools, "the spare tab's page", navigation)
-        # The new document starts with the mouse where a reset parks it (see park_mouse).
-        spare.devtools.call(*_mouse_event("mouseMoved", *self._corner))
+        if not self._begin_frames:
+            # The new document starts with the mouse where a reset parks it (see park_mouse).
+            # A tab in the background draws no frames on request, so under begin-frame control
+            # the mouse is parked once the tab is shown instead (see _take_spare).
+            spare.devtools.call(*_mouse_event("mouseMoved", *self._corner))
         spare.navigation = self._start_load(spare.devtools, f"{ORIGIN}{path}")
         spare.path = path
 
@@ -824,11 +904,11 @@ class BrowserSession:
         assert self._devtools is not None
         read = ("Runtime.evaluate", _evaluate_params(_as_json(expression), arg))
         if screenshot:
-            shot, answer = self._devtools.batch(("Page.captureScreenshot", _CAPTURE), read)
+            shot, answer = self._devtools.batch(self._capture, read)
         else:
             shot, answer = None, self._devtools.call(*read)
         text = _evaluated(answer)
-        image = None if shot is None else _decode_png(shot["data"], size)
+        image = None if shot is None else _decode_png(_shot_data(shot), size)
         return (None if text is None else json.loads(text)), image
 
     def _evaluate(self, expression: str, arg: Any, devtools: _DevTools | None = None) -> Any:
@@ -855,7 +935,10 @@ class BrowserSession:
     def mouse_drag(self, x1: float, y1: float, x2: float, y2: float, steps: int = 5) -> None:
         """Drags with the left button from (x1, y1) to (x2, y2)."""
         self._call(self._mouse, "mouseMoved", x1, y1)
+        on_select = self._begin_frames and self._call(self._evaluate, _SELECT_AT, [x1, y1])
         self._call(self._mouse, "mousePressed", x1, y1)
+        if on_select:
+            self._call(self._close_option_list)
         for i in range(1, steps + 1):
             t = i / steps
             self._call(self._mouse, "mouseMoved", x1 + (x2 - x1) * t, y1 + (y2 - y1) * t, 1)
@@ -864,21 +947,83 @@ class BrowserSession:
     def _mouse(self, kind: str, x: float, y: float, buttons: int | None = None) -> None:
         assert self._devtools is not None
         self._mouse_at = None
-        self._devtools.call(*_mouse_event(kind, x, y, buttons))
+        if kind == "mouseMoved":
+            self._move(self._devtools, x, y, buttons)
+        else:
+            self._devtools.call(*_mouse_event(kind, x, y, buttons))
         self._mouse_at = (x, y)
+
+    def _move(self, devtools: _DevTools, x: float, y: float, buttons: int | None = None) -> None:
+        """Moves the mouse in a tab.
+
+        Chromium hands mouse moves to the page in its next frame; under begin-frame control
+        the move therefore brings frames that draw nothing until the page has taken it, or it
+        would wait for the next screenshot. One frame is not always enough: on a page that
+        has been idle, the frame can come before the page has asked for one.
+        """
+        move = devtools.send(*_mouse_event("mouseMoved", x, y, buttons))
+        if self._begin_frames:
+            for _ in range(_MOVE_FRAMES):
+                devtools.call("HeadlessExperimental.beginFrame", {"noDisplayUpdates": True})
+                if devtools.answered(move):
+                    break
+                time.sleep(0.0005)
+        devtools.result(move)
 
     def _click(self, x: float, y: float) -> None:
         # Press and release in one round trip: the release is queued behind the press.
         assert self._devtools is not None
         self._mouse_at = None
-        self._devtools.batch(
-            _mouse_event("mousePressed", x, y), _mouse_event("mouseReleased", x, y)
-        )
+        click = [_mouse_event("mousePressed", x, y), _mouse_event("mouseReleased", x, y)]
+        if self._begin_frames:  # is there a <select> to open under the mouse?
+            click.insert(0, ("Runtime.evaluate", _evaluate_params(_SELECT_AT, [x, y])))
+        answers = self._devtools.batch(*click)
         self._mouse_at = (x, y)
+        if self._begin_frames and _evaluated(answers[0]):
+            self._close_option_list()
+
+    def _close_option_list(self) -> None:
+        """Waits briefly for a ``<select>``'s option list to open, and closes it (see below).
+
+        The list opens a moment after the action that opens it, and not at all in a window
+        without the focus, so the wait is bounded.
+        """
+        deadline = time.monotonic() + _OPTION_LIST_WAIT_S
+        while True:
+            if self._evaluate(_OPTION_LIST_OPEN, None):
+                self._escape()
+                return
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.002)
+
+    def _key(self, fn: Any, text: str) -> None:
+        """A Playwright keyboard call; under begin-frame control, closes an option list it opens."""
+        on_select = self._begin_frames and self._evaluate(_SELECT_FOCUSED, None)
+        fn(text)
+        if on_select:
+            self._close_option_list()
+
+    def _escape(self) -> None:
+        """Closes a ``<select>``'s option list with Escape, as a user would.
+
+        Chromium draws an open option list in a popup of its own, which under begin-frame
+        control never draws its frame, and every later frame of the tab waits for it. So an
+        action that opens one (a click on a ``<select>``, a key that opens it) closes it again:
+        the ``<select>`` keeps the focus, as after choosing an option; ``select(id, option)``
+        and the arrow keys change its value. (Screenshots never showed the list: it is not
+        part of the page's picture.)
+        """
+        assert self._devtools is not None
+        key = {"key": "Escape", "code": "Escape", "windowsVirtualKeyCode": 27}
+        self._devtools.batch(
+            ("Input.dispatchKeyEvent", {"type": "keyDown", **key}),
+            ("Input.dispatchKeyEvent", {"type": "keyUp", **key}),
+        )
 
     def press(self, key: str) -> None:
         """Presses a key (Playwright key names, e.g. ``"Enter"``, ``"Control+a"``)."""
-        self._call(self._page.keyboard.press, key)
+        self._call(self._key, self._page.keyboard.press, key)
 
     def insert_text(self, text: str) -> None:
         """Inserts text at the focus as one input event (fast, like pasting)."""
@@ -887,7 +1032,7 @@ class BrowserSession:
 
     def type_text(self, text: str) -> None:
         """Types text key by key (key events fire for every character)."""
-        self._call(self._page.keyboard.type, text)
+        self._call(self._key, self._page.keyboard.type, text)
 
     def screenshot(self, size: tuple[int, int] | None = None) -> np.ndarray:
         """Captures the viewport.
@@ -899,11 +1044,58 @@ class BrowserSession:
             ``uint8`` array of shape ``(height, width, 3)``.
         """
         assert self._devtools is not None
-        shot = self._call(self._devtools.call, "Page.captureScreenshot", _CAPTURE)
-        return _decode_png(shot["data"], size)
+        shot = self._call(self._devtools.call, *self._capture)
+        return _decode_png(_shot_data(shot), size)
+
+    @property
+    def _capture(self) -> tuple[str, dict[str, Any]]:
+        """The command that captures the viewport: a frame drawn for it, or the next one."""
+        if self._begin_frames:
+            return "HeadlessExperimental.beginFrame", {"screenshot": _CAPTURE}
+        return "Page.captureScreenshot", _CAPTURE
+
+    @property
+    def begin_frames(self) -> bool:
+        """Whether frames are drawn only on request (see ``BrowserConfig.begin_frames``)."""
+        return self._begin_frames
 
 
 _CAPTURE = {"format": "png", "optimizeForSpeed": True}
+
+#: Whether a ``<select>``'s option list is open (``:open`` is recent; older engines: false).
+_OPTION_LIST_OPEN = """() => {
+  try { return document.querySelector('select:open') !== null; } catch (e) { return false; }
+}"""
+
+#: Whether the mouse at ``[x, y]`` is over a ``<select>`` (whose option list a click opens).
+_SELECT_AT = """([x, y]) => {
+  const el = document.elementFromPoint(x, y);
+  return el !== null && el.closest('select') !== null;
+}"""
+
+#: Whether a ``<select>`` has the focus (whose option list some keys open).
+_SELECT_FOCUSED = "() => document.activeElement instanceof HTMLSelectElement"
+
+#: How long an action that may open an option list waits for it (see ``_close_option_list``).
+_OPTION_LIST_WAIT_S = 0.25
+
+#: Most frames a mouse move brings under begin-frame control before it waits for its answer.
+_MOVE_FRAMES = 200
+
+
+def _is_headless_shell(executable: str | None) -> bool:
+    """Whether ``executable`` names a Chromium headless shell (which has begin-frame control)."""
+    if not executable:
+        return False
+    return "headless-shell" in executable or "headless_shell" in executable
+
+
+def _shot_data(answer: dict[str, Any]) -> str:
+    """The base64 PNG of a capture command's answer."""
+    data = answer.get("data") or answer.get("screenshotData")
+    if not data:
+        raise BrowserError("Chromium drew no frame to capture")
+    return data
 
 
 def _mouse_event(

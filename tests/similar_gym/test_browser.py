@@ -2,10 +2,17 @@ import http.server
 import threading
 import time
 import typing
+from pathlib import Path
 
 import pytest
 
-from similar_gym.browser import BrowserConfig, BrowserCrashed, BrowserError, BrowserSession
+from similar_gym.browser import (
+    BrowserConfig,
+    BrowserCrashed,
+    BrowserError,
+    BrowserSession,
+    default_executable,
+)
 
 PROBE_JS = """async (port) => {
   const results = {};
@@ -183,3 +190,85 @@ def test_preload_readies_the_next_fresh_copy_in_a_spare_tab(site):
         assert plain.evaluate(origin) >= before - 1
     finally:
         plain.close()
+
+
+HOVER_PAGE = """<html><head><style>
+  body { margin: 0; } #box { width: 100px; height: 100px; background: rgb(0, 0, 255); }
+  #box:hover { background: rgb(255, 0, 0); }
+</style></head><body><div id="box"></div><script>
+  window.moves = 0; document.addEventListener('mousemove', () => { window.moves++; });
+  document.addEventListener('click', () => { document.body.style.background = 'rgb(0, 255, 0)'; });
+</script></body></html>"""
+
+# Frames drawn on request, and Chromium's own frame clock with and without its 60 Hz limit.
+FRAME_MODES = [
+    pytest.param({"begin_frames": True}, id="begin-frames"),
+    pytest.param({"begin_frames": False, "frame_rate_limit": False}, id="clock-unlimited"),
+    pytest.param({"begin_frames": False, "frame_rate_limit": True}, id="clock-60hz"),
+]
+
+
+def test_begin_frames_are_on_by_default_with_a_headless_shell(site):
+    session = BrowserSession(mounts={"site": site})
+    try:
+        assert session.begin_frames == ("headless" in (default_executable() or ""))
+    finally:
+        session.close()
+
+
+@pytest.mark.parametrize("mode", FRAME_MODES)
+def test_mouse_moves_clicks_and_screenshots_agree_in_every_frame_mode(tmp_path, mode):
+    (tmp_path / "hover.html").write_text(HOVER_PAGE)
+    session = BrowserSession(BrowserConfig(viewport=(200, 150), **mode), mounts={"site": tmp_path})
+    try:
+        session.goto("/site/hover.html")
+        session.park_mouse()
+        assert tuple(session.screenshot()[50, 50]) == (0, 0, 255)
+        session.mouse_move(50, 50)  # the move reaches the page and the hover shows at once
+        assert session.evaluate("() => window.moves") >= 1
+        assert tuple(session.screenshot()[50, 50]) == (255, 0, 0)
+        session.mouse_click(150, 120)
+        shot = session.screenshot((75, 100))  # resized: (height, width)
+        assert shot.shape == (75, 100, 3) and tuple(shot[60, 80]) == (0, 255, 0)
+        session.mouse_drag(150, 120, 10, 10)
+        assert tuple(session.screenshot()[50, 50]) == (255, 0, 0)
+    finally:
+        session.close()
+
+
+def test_begin_frames_on_a_browser_without_them_is_a_clear_error(site):
+    full = "/usr/lib/chromium/chromium"  # Debian's full browser (no begin-frame control)
+    if not Path(full).exists():
+        pytest.skip("Debian's full chromium is not installed")
+    with pytest.raises(BrowserError, match="begin_frames=False"):
+        BrowserSession(BrowserConfig(executable_path=full, begin_frames=True))
+
+
+SELECT_PAGE = """<html><body style="margin: 0">
+<select id="s" style="margin: 20px; width: 120px"><option>one</option><option>two</option>
+<option>three</option></select></body></html>"""
+
+
+@pytest.mark.parametrize("mode", FRAME_MODES)
+def test_a_select_keeps_working_and_screenshots_keep_coming_in_every_frame_mode(tmp_path, mode):
+    # Under begin-frame control an open option list would stop every later frame; the session
+    # closes one that a click or a key opened, and the <select> keeps the focus.
+    (tmp_path / "select.html").write_text(SELECT_PAGE)
+    session = BrowserSession(BrowserConfig(viewport=(200, 150), **mode), mounts={"site": tmp_path})
+    try:
+        session.goto("/site/select.html")
+        session.screenshot()
+        value = "() => [document.activeElement.id, document.getElementById('s').value]"
+        for _ in range(2):
+            session.mouse_click(60, 30)
+            assert session.screenshot().shape == (150, 200, 3)
+            assert session.evaluate(value)[0] == "s"
+        session.press("Escape")
+        session.press("ArrowDown")
+        assert session.screenshot().shape == (150, 200, 3)
+        assert session.evaluate(value) == ["s", "two"]
+        session.press("Alt+ArrowDown")  # opens the list where the window has the focus
+        session.mouse_drag(60, 30, 150, 100)
+        assert session.screenshot().shape == (150, 200, 3)
+    finally:
+        session.close()
