@@ -23,9 +23,11 @@ Playwright keeps launching Chromium, opening tabs, the keyboard and the lifecycl
 Frames on request: with a headless shell, tabs are created under begin-frame control. Chromium
 then draws no frame on its own; a screenshot asks for one (``HeadlessExperimental.beginFrame``)
 and gets it at once, with every change made before it, instead of waiting for the frame clock;
-a mouse move, which Chromium hands to the page only in a frame, brings one that draws nothing.
-No frames are drawn between steps, so an env that waits (for its agent, or for the CPU that
-another env's browser is using) costs nothing. See ``BrowserConfig.begin_frames``.
+a mouse move, which Chromium hands to the page only in a frame, brings frames that draw nothing
+until the page has taken it. No frames are drawn between steps, so an env that waits (for its
+agent, or for the CPU that another env's browser is using) costs nothing. A ``<select>``'s
+option list, which Chromium draws in a popup whose frame never comes, is closed again by the
+action that opened it (see ``BrowserSession._escape``). See ``BrowserConfig.begin_frames``.
 
 Bounded waits: every call into the browser runs under a watchdog. If a call outlives its time
 limit (a page stuck in an infinite loop, a hung renderer), the watchdog kills the browser, the

@@ -1,3 +1,4 @@
+import contextlib
 import http.server
 import threading
 import time
@@ -208,6 +209,18 @@ FRAME_MODES = [
 ]
 
 
+@contextlib.contextmanager
+def page_session(tmp_path, html, mode):
+    """A 200x150 session in frame ``mode`` showing ``html``."""
+    (tmp_path / "page.html").write_text(html)
+    session = BrowserSession(BrowserConfig(viewport=(200, 150), **mode), mounts={"site": tmp_path})
+    try:
+        session.goto("/site/page.html")
+        yield session
+    finally:
+        session.close()
+
+
 def test_begin_frames_are_on_by_default_with_a_headless_shell(site):
     session = BrowserSession(mounts={"site": site})
     try:
@@ -218,10 +231,7 @@ def test_begin_frames_are_on_by_default_with_a_headless_shell(site):
 
 @pytest.mark.parametrize("mode", FRAME_MODES)
 def test_mouse_moves_clicks_and_screenshots_agree_in_every_frame_mode(tmp_path, mode):
-    (tmp_path / "hover.html").write_text(HOVER_PAGE)
-    session = BrowserSession(BrowserConfig(viewport=(200, 150), **mode), mounts={"site": tmp_path})
-    try:
-        session.goto("/site/hover.html")
+    with page_session(tmp_path, HOVER_PAGE, mode) as session:
         session.park_mouse()
         assert tuple(session.screenshot()[50, 50]) == (0, 0, 255)
         session.mouse_move(50, 50)  # the move reaches the page and the hover shows at once
@@ -232,8 +242,6 @@ def test_mouse_moves_clicks_and_screenshots_agree_in_every_frame_mode(tmp_path, 
         assert shot.shape == (75, 100, 3) and tuple(shot[60, 80]) == (0, 255, 0)
         session.mouse_drag(150, 120, 10, 10)
         assert tuple(session.screenshot()[50, 50]) == (255, 0, 0)
-    finally:
-        session.close()
 
 
 def test_begin_frames_on_a_browser_without_them_is_a_clear_error(site):
@@ -253,10 +261,7 @@ SELECT_PAGE = """<html><body style="margin: 0">
 def test_a_select_keeps_working_and_screenshots_keep_coming_in_every_frame_mode(tmp_path, mode):
     # Under begin-frame control an open option list would stop every later frame; the session
     # closes one that a click or a key opened, and the <select> keeps the focus.
-    (tmp_path / "select.html").write_text(SELECT_PAGE)
-    session = BrowserSession(BrowserConfig(viewport=(200, 150), **mode), mounts={"site": tmp_path})
-    try:
-        session.goto("/site/select.html")
+    with page_session(tmp_path, SELECT_PAGE, mode) as session:
         session.screenshot()
         value = "() => [document.activeElement.id, document.getElementById('s').value]"
         for _ in range(2):
@@ -270,5 +275,3 @@ def test_a_select_keeps_working_and_screenshots_keep_coming_in_every_frame_mode(
         session.press("Alt+ArrowDown")  # opens the list where the window has the focus
         session.mouse_drag(60, 30, 150, 100)
         assert session.screenshot().shape == (150, 200, 3)
-    finally:
-        session.close()
