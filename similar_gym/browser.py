@@ -533,9 +533,10 @@ class BrowserSession:
         self._dead = False
         try:
             self._devtools_port, browser_path = self._read_devtools_port()
-            self._browser_devtools = _DevTools(
-                f"ws://127.0.0.1:{self._devtools_port}{browser_path}", self.config.timeout_s
-            )
+            if begin_frames:  # tabs under begin-frame control are created over it
+                self._browser_devtools = _DevTools(
+                    f"ws://127.0.0.1:{self._devtools_port}{browser_path}", self.config.timeout_s
+                )
             first = self._context.pages
             if first and not begin_frames:
                 self._page = first[0]
@@ -579,7 +580,7 @@ class BrowserSession:
 
     def _new_page(self) -> Any:
         """Opens a tab (Playwright's page), under begin-frame control if the session uses it."""
-        if not self._begin_frames:
+        if self._browser_devtools is None:
             return self._context.new_page()
         with self._context.expect_page() as created:
             self._browser_devtools.call(
