@@ -29,3 +29,25 @@ def emit_report(report: dict[str, Any], out: str | None, as_json: bool) -> bool:
     if as_json:
         print(text)
     return as_json
+
+
+def add_dtype_argument(parser: argparse.ArgumentParser, default: str, whose: str) -> None:
+    """Adds ``--dtype``: the dtype the reward model scores in (``resolve_dtype``'s names).
+
+    Args:
+        parser: The bench's parser.
+        default: The default, the dtype of what the bench stands for.
+        whose: Who scores in that dtype by default, for the help text.
+    """
+    parser.add_argument(
+        "--dtype",
+        default=default,
+        choices=("auto", "float32", "bfloat16"),
+        help=f"dtype the model scores in; auto = bfloat16 on CPUs that do it natively "
+        f"(default: %(default)s, as {whose})",
+    )
+
+
+def dtype_name(model: Any) -> str:
+    """The dtype a loaded reward model scores in (``"bfloat16"``)."""
+    return str(model.head.weight.dtype).removeprefix("torch.")

@@ -24,7 +24,7 @@ import statistics
 import time
 from typing import Any
 
-from experiments.bench_common import emit_report, positive_int
+from experiments.bench_common import add_dtype_argument, dtype_name, emit_report, positive_int
 
 #: Target throughput of the issue: scored steps per second, batched, on 2 CPU cores.
 TARGET_STEPS_PER_S = 100.0
@@ -59,6 +59,7 @@ def measure(
     batch_size: int = 64,
     n_single: int = 50,
     threads: int = 0,
+    dtype: str = "float32",
 ) -> dict[str, Any]:
     """Loads the model and times batched scoring and single-step latency.
 
@@ -69,6 +70,7 @@ def measure(
         batch_size: Batch size of the batched measurement.
         n_single: Single-step calls timed.
         threads: Torch CPU threads (0 = torch's default).
+        dtype: The dtype the model scores in (``"auto"`` as the wrappers load it).
 
     Returns:
         The report: ``meta`` (machine, versions, model) and ``results``.
@@ -80,7 +82,7 @@ def measure(
     if threads:
         torch.set_num_threads(threads)
     t0 = time.perf_counter()
-    model = SimilarRewardModel.from_pretrained(model_name)
+    model = SimilarRewardModel.from_pretrained(model_name, dtype=dtype)
     load_s = time.perf_counter() - t0
     steps = _steps(data, n_steps)
     load_before = os.getloadavg()
@@ -100,6 +102,7 @@ def measure(
         "meta": {
             "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "model": model_name,
+            "dtype": dtype_name(model),
             "model_config": model.config.to_dict(),
             "torch": torch.__version__,
             "torch_threads": torch.get_num_threads(),
@@ -126,11 +129,13 @@ def measure(
 
 def run(args: argparse.Namespace) -> int:
     """Runs ``similar bench rm`` from parsed arguments."""
-    report = measure(args.model, args.data, args.steps, args.batch_size, args.single, args.threads)
+    report = measure(
+        args.model, args.data, args.steps, args.batch_size, args.single, args.threads, args.dtype
+    )
     if emit_report(report, args.out, args.json):
         return 0
     r, m = report["results"], report["meta"]
-    print(f"model {m['model']}  torch {m['torch']}  threads {m['torch_threads']}")
+    print(f"model {m['model']} ({m['dtype']})  torch {m['torch']}  threads {m['torch_threads']}")
     print(
         f"batched   {r['batched_steps_per_s']:.1f} steps/s "
         f"({r['n_steps']} steps, batch {r['batch_size']}); "
@@ -163,6 +168,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--threads", type=int, default=0, help="torch CPU threads (default: torch's)"
     )
+    add_dtype_argument(parser, "float32", "similar eval")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.add_argument("--out", default=None, help="also write the JSON report here")
 

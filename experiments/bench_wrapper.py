@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from experiments.bench_common import emit_report, positive_int
+from experiments.bench_common import add_dtype_argument, dtype_name, emit_report, positive_int
 
 #: Target of the issue: wrapped step time / bare step time.
 TARGET_RATIO = 1.5
@@ -45,15 +45,22 @@ def _action(i: int, n_envs: int) -> Any:
     return a if n_envs == 1 else np.array([a] * n_envs, dtype=object)
 
 
-def measure(task: str, steps: int, model_name: str) -> dict[str, Any]:
-    """Times bare and wrapped steps, single env and vector of 2."""
+def measure(task: str, steps: int, model_name: str, dtype: str = "auto") -> dict[str, Any]:
+    """Times bare and wrapped steps, single env and vector of 2.
+
+    Args:
+        task: The task id.
+        steps: Timed steps per setup.
+        model_name: ``"default"`` or a checkpoint folder.
+        dtype: The dtype the model scores in, as the wrappers' ``dtype`` (default theirs).
+    """
     import gymnasium as gym
 
     import similar_gym  # noqa: F401  (registers Similar/Web-v0)
     from reward_model.modeling import SimilarRewardModel
     from wrappers import SimilarRewardVectorWrapper, SimilarRewardWrapper
 
-    model = SimilarRewardModel.from_pretrained(model_name)
+    model = SimilarRewardModel.from_pretrained(model_name, dtype=dtype)
     kwargs = {"task": task, "max_steps": steps + 10}
     setups = {
         "single": (lambda: gym.make("Similar/Web-v0", **kwargs), SimilarRewardWrapper, 1),
@@ -84,6 +91,7 @@ def measure(task: str, steps: int, model_name: str) -> dict[str, Any]:
             "task": task,
             "steps": steps,
             "model": model_name,
+            "dtype": dtype_name(model),
             "cpu_count": os.cpu_count(),
             "load_avg_after": os.getloadavg(),
         },
@@ -94,7 +102,7 @@ def measure(task: str, steps: int, model_name: str) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     """Runs ``similar bench wrapper`` from parsed arguments."""
-    report = measure(args.task, args.steps, args.model)
+    report = measure(args.task, args.steps, args.model, args.dtype)
     if emit_report(report, args.out, args.json):
         return 0
     for mode, r in report["results"].items():
@@ -113,6 +121,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--steps", type=positive_int, default=100, help="timed steps (default: 100)"
     )
     parser.add_argument("--model", default="default", help="'default' or a checkpoint folder")
+    add_dtype_argument(parser, "auto", "the wrappers")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.add_argument("--out", default=None, help="also write the JSON report here")
 

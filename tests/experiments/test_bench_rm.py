@@ -16,7 +16,8 @@ def test_bench_rm_json(tmp_path, capsys, tiny_model_kwargs):
     code = main(
         [
             "bench", "rm", "--model", str(tmp_path / "rm"), "--steps", "12",
-            "--batch-size", "4", "--single", "3", "--json", "--out", str(out_file),
+            "--batch-size", "4", "--single", "3", "--dtype", "bfloat16", "--json",
+            "--out", str(out_file),
         ]
     )  # fmt: skip
     assert code == 0
@@ -26,4 +27,5 @@ def test_bench_rm_json(tmp_path, capsys, tiny_model_kwargs):
     assert r["n_steps"] == 12 and r["batch_size"] == 4 and r["n_single"] == 3
     assert r["batched_steps_per_s"] > 0 and 0 < r["single_ms_p50"] <= r["single_ms_p90"]
     assert report["target"]["batched_steps_per_s"] == 100.0
+    assert report["meta"]["dtype"] == "bfloat16"
     assert report["meta"]["model_config"]["fusion_hidden"] == tiny_model_kwargs["fusion_hidden"]

@@ -8,7 +8,12 @@ import torch
 
 from reward_model.dimensions import CODES
 from reward_model.evaluation import get_scorer
-from reward_model.modeling import SimilarRewardModel, format_text
+from reward_model.modeling import (
+    SimilarRewardModel,
+    format_text,
+    native_bfloat16,
+    resolve_dtype,
+)
 from reward_model.modeling_config import SimilarRMConfig
 from similar_gym.records import StepContext
 
@@ -112,6 +117,46 @@ def test_checkpoint_round_trip_without_pickle(model, tmp_path):
     cols = get_scorer(str(tmp_path)).score(steps)
     assert cols.shape == (2, 6)
     assert np.allclose(cols[:, -1], a["total"], atol=1e-5)
+
+
+def test_a_model_loaded_for_scoring_folds_its_adapters_and_may_score_in_bfloat16(tiny, tmp_path):
+    torch.manual_seed(0)
+    model = SimilarRewardModel(SimilarRMConfig(**tiny))
+    for name, p in model.backbone.model.named_parameters():
+        if "lora_B" in name:  # adapters that change the output, so folding them shows
+            torch.nn.init.normal_(p, std=0.05)
+    model.save_pretrained(tmp_path)
+    steps = [ctx(), ctx("click(9)", 'link "Home"', seed=2)]
+    exact = model.eval().score(steps)
+    merged = SimilarRewardModel.from_pretrained(tmp_path)
+    assert not any("lora" in n for n, _ in merged.named_parameters()), "adapters folded away"
+    assert all(np.allclose(exact[k], merged.score(steps)[k], atol=1e-5) for k in exact)
+    with pytest.raises(RuntimeError, match="merge=False"):
+        merged.train()
+    with pytest.raises(RuntimeError, match="merge=False"):
+        merged.save_pretrained(tmp_path / "again")
+    resumed = SimilarRewardModel.from_pretrained(tmp_path, merge=False)
+    assert resumed.train().training and resumed.trainable_parameters() > 0
+
+    half = SimilarRewardModel.from_pretrained(tmp_path, dtype="bfloat16")
+    assert half.head.weight.dtype == torch.bfloat16
+    out = half.score(steps)
+    assert all(v.dtype == np.float32 for v in out.values())
+    assert all(np.allclose(exact[k], out[k], atol=0.05, rtol=0.02) for k in CODES)
+    with pytest.raises(ValueError, match="merge=True"):
+        SimilarRewardModel.from_pretrained(tmp_path, merge=False, dtype="bfloat16")
+    with pytest.raises(ValueError, match="dtype must be"):
+        SimilarRewardModel.from_pretrained(tmp_path, dtype="int8")
+
+
+def test_auto_dtype_is_bfloat16_only_where_the_cpu_does_it_natively(monkeypatch):
+    assert resolve_dtype(None) is torch.float32 and resolve_dtype("float32") is torch.float32
+    assert resolve_dtype(torch.bfloat16) is torch.bfloat16
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False, raising=False)
+    assert not native_bfloat16() and resolve_dtype("auto") is torch.float32
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True, raising=False)
+    assert native_bfloat16() and resolve_dtype("auto") is torch.bfloat16
 
 
 def test_bad_checkpoints_give_clear_errors(model, tmp_path):

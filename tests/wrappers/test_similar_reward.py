@@ -3,8 +3,10 @@
 import gymnasium as gym
 import numpy as np
 import pytest
+import torch
 
 from reward_model.dimensions import CODES
+from reward_model.modeling import resolve_dtype
 from similar_gym.records import StepContext
 from wrappers import (
     AdapterError,
@@ -89,10 +91,17 @@ def test_discrete_actions_are_scored_as_the_text_they_became(make_env):
 
 def test_the_default_model_scores_a_real_step(make_env):
     env = SimilarRewardWrapper(make_env(task=TASK))
+    assert env.model.head.weight.dtype == resolve_dtype("auto"), "dtype='auto' by default"
     _, info = env.reset(seed=0)
-    _, reward, _, _, info = env.step(info["valid_actions"][0])
+    action = info["valid_actions"][0]
+    _, reward, _, _, info = env.step(action)
     assert np.isfinite(reward) and all(np.isfinite(v) for v in info["similar"].values())
     assert reward == pytest.approx(info["similar"]["mixed"])
+    exact = SimilarRewardWrapper(make_env(task=TASK), dtype="float32")
+    assert exact.model.head.weight.dtype == torch.float32
+    exact.reset(seed=0)
+    _, exact_reward, _, _, _ = exact.step(action)
+    assert reward == pytest.approx(exact_reward, abs=0.1)
 
 
 def test_scoring_during_the_step_gives_what_scoring_after_it_gives(make_env):
