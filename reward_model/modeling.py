@@ -325,8 +325,9 @@ class SimilarRewardModel(nn.Module):
             merge: Fold the adapters into the backbone (:meth:`merge_adapters`) for scoring;
                 ``False`` keeps the adapters apart, to train further or save.
             dtype: The dtype to score in (:func:`resolve_dtype`; ``"auto"``: bfloat16 on CPUs
-                that do it natively). ``None`` keeps float32, the dtype of every figure
-                ``similar eval`` reports. Other dtypes need ``merge=True``.
+                that do it natively). ``None`` keeps the dtypes as loaded: float32, the dtype
+                of every figure ``similar eval`` reports (a vision-language backbone keeps
+                ``config.torch_dtype``). Dtypes other than float32 need ``merge=True``.
 
         Raises:
             FileNotFoundError: If the folder, its config, weights or adapter is missing.
@@ -373,7 +374,8 @@ class SimilarRewardModel(nn.Module):
         model.eval()
         if merge:
             model.merge_adapters()
-            model.to(torch_dtype)
+            if dtype is not None:  # None keeps each part's own dtype (a VLM's torch_dtype)
+                model.to(torch_dtype)
         return model
 
     def trainable_parameters(self) -> int:
