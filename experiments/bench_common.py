@@ -50,4 +50,4 @@ def add_dtype_argument(parser: argparse.ArgumentParser, default: str, whose: str
 
 def dtype_name(model: Any) -> str:
     """The dtype a loaded reward model scores in (``"bfloat16"``)."""
-    return str(model.head.weight.dtype).removeprefix("torch.")
+    return str(model.dtype).removeprefix("torch.")

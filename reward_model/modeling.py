@@ -206,7 +206,7 @@ class SimilarRewardModel(nn.Module):
         self, vit_pixel_values: torch.Tensor | None = None, **inputs: torch.Tensor
     ) -> RewardOutput:
         """Computes scores, gate weights and reward for a batch from :meth:`encode`."""
-        dtype = self.head.weight.dtype
+        dtype = self.dtype
         feats = [self.backbone(**inputs).to(dtype)]
         if hasattr(self, "vision"):
             if vit_pixel_values is None:
@@ -377,6 +377,11 @@ class SimilarRewardModel(nn.Module):
             if dtype is not None:  # None keeps each part's own dtype (a VLM's torch_dtype)
                 model.to(torch_dtype)
         return model
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The dtype the model scores in (that of its heads; see :meth:`from_pretrained`)."""
+        return self.head.weight.dtype
 
     def trainable_parameters(self) -> int:
         """Number of parameters that training updates (adapters, vision, fusion, heads)."""
