@@ -13,7 +13,9 @@ A run folder holds::
     manifest.json          config, seeds, versions, counts, timing and the command
 
 An interrupted run (Ctrl-C, a crash, a killed machine) keeps every finished unit; running the
-same command again does only the units that are missing.
+same command again does only the units that are missing. The same holds for a run grown with
+more instances per task: only the new units are collected, and :func:`finalize` merges the units
+the current config names.
 """
 
 from __future__ import annotations

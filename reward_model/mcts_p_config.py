@@ -164,8 +164,16 @@ class MCTSPConfig(JsonConfig):
             return "heldout-miniwob"
         return "train"
 
-    #: Fields that may change between an interrupted run and its resumption.
-    RESUMABLE_FIELDS: ClassVar[tuple[str, ...]] = ("workers",)
+    #: Fields that may change between an interrupted run and its resumption. A unit's records
+    #: depend only on its task, its instance seed and the other fields (see
+    #: ``collect.unit_rng``), so the instance counts only choose which units a run holds: rerun
+    #: a finished run with more instances and it collects only the new ones.
+    RESUMABLE_FIELDS: ClassVar[tuple[str, ...]] = (
+        "workers",
+        "instances_per_task",
+        "miniwob_instances_per_task",
+        "first_instance_seed",
+    )
 
 
 #: The policies of the v1 data (SRMEval-Web v1 and its SRMTrain): noisy-oracle rollouts on the

@@ -2,10 +2,45 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import ClassVar
 
 from reward_model.config_base import JsonConfig, help_field
+
+#: The stage-1 learning-rate schedules (see :func:`lr_factor`).
+LR_SCHEDULES = ("constant", "linear", "cosine")
+
+
+def lr_factor(step: int, total: int, schedule: str, warmup_ratio: float = 0.0) -> float:
+    """Returns the multiplier of the base learning rate at optimizer step ``step``.
+
+    The schedules of Hugging Face's ``get_scheduler`` of the same names, as a pure function of
+    the step, so a resumed run needs no scheduler state.
+
+    Args:
+        step: Optimizer steps taken so far (0 for the first).
+        total: Optimizer steps of the whole schedule.
+        schedule: One of :data:`LR_SCHEDULES`.
+        warmup_ratio: Share of ``total`` with a linear rise from 0.
+
+    Returns:
+        A factor in [0, 1].
+
+    >>> [lr_factor(s, 4, "linear") for s in range(4)]
+    [1.0, 0.75, 0.5, 0.25]
+    >>> lr_factor(1, 10, "constant", warmup_ratio=0.2)
+    0.5
+    """
+    warmup = int(warmup_ratio * total)
+    if step < warmup:
+        return step / warmup
+    if schedule == "constant":
+        return 1.0
+    progress = (step - warmup) / max(1, total - warmup)
+    if schedule == "linear":
+        return max(0.0, 1.0 - progress)
+    return max(0.0, 0.5 * (1.0 + math.cos(math.pi * progress)))
 
 
 @dataclass
@@ -31,6 +66,14 @@ class TrainRMConfig(JsonConfig):
     stage2_epochs: int = help_field(10, "Epochs of stage 2 (gate, on cached hidden states).")
     batch_size: int = help_field(16, "Step records per stage-1 batch.")
     lr: float = help_field(3e-4, "Learning rate of stage 1 (AdamW).")
+    lr_schedule: str = help_field(
+        "constant",
+        "Learning-rate schedule of stage 1: constant, or linear / cosine decay to 0 at the last "
+        "stage-1 step.",
+    )
+    warmup_ratio: float = help_field(
+        0.0, "Share of the stage-1 steps over which the learning rate rises linearly from 0."
+    )
     gate_lr: float = help_field(1e-3, "Learning rate of stage 2 (AdamW).")
     weight_decay: float = help_field(0.01, "AdamW weight decay.")
     eval_max_pairs: int = help_field(
@@ -64,3 +107,12 @@ class TrainRMConfig(JsonConfig):
         ):
             if int(getattr(self, name)) < 0:
                 raise ValueError(f"TrainRMConfig.{name} must be >= 0")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(
+                f"TrainRMConfig.lr_schedule must be one of {', '.join(LR_SCHEDULES)}, "
+                f"got {self.lr_schedule!r}"
+            )
+        if not 0.0 <= self.warmup_ratio < 1.0:
+            raise ValueError(
+                f"TrainRMConfig.warmup_ratio must be in [0, 1), got {self.warmup_ratio}"
+            )

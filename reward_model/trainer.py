@@ -30,7 +30,7 @@ from reward_model.dimensions import PAIR_TYPES, SCALES
 from reward_model.evaluation import EvalReport, ModelScorer, context_key, evaluate
 from reward_model.modeling import SimilarRewardModel
 from reward_model.modeling_config import SimilarRMConfig
-from reward_model.train_config import TrainRMConfig
+from reward_model.train_config import TrainRMConfig, lr_factor
 from similar_gym.records import StepContext
 from similar_gym.srm_data import (
     SHIPPED_SRMEVAL,
@@ -213,11 +213,17 @@ class TripleMTrainer:
                 idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size].tolist()
                 out = self.model(**self.model.encode([self.contexts[i] for i in idx]))
                 loss = F.mse_loss(out.scores, self.targets[idx])
+                step = epoch * per_epoch + b
+                lr = cfg.lr * lr_factor(
+                    step, cfg.stage1_epochs * per_epoch, cfg.lr_schedule, cfg.warmup_ratio
+                )
+                for group in opt.param_groups:
+                    group["lr"] = lr
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
-                step = epoch * per_epoch + b
                 self.writer.add_scalar("losses/stage1_mse", loss.item(), step)
+                self.writer.add_scalar("charts/learning_rate", lr, step)
                 bar.set_postfix(mse=f"{loss.item():.3f}")
             report = self._evaluate(f"stage1-epoch{epoch + 1}", epoch + 1)
             state = {

@@ -98,6 +98,26 @@ def test_interrupted_run_resumes_without_redoing_or_losing(tmp_path):
     df = pd.read_parquet(out / "pairs.parquet")
     assert set(df["type"]) <= {"H", "OS", "E", "TR", "C", "total"}
     assert (df["split"] == "train").all()
+
+
+def test_a_finished_run_grows_with_more_instances(tmp_path):
+    out = tmp_path / "run"
+    one = dict(tasks=("mail/archive-from",), max_depth=2)
+    collect(small(**one), out, progress=False)
+    first = read_steps(out / "parts" / "mail__archive-from__0.parquet")
+    grown = []
+    report = collect(
+        small(**one, instances_per_task=2), out, progress=False, on_unit=lambda s: grown.append(s)
+    )
+    assert [s["seed"] for s in grown] == [1] and (report.skipped, report.done) == (1, 1)
+    assert read_steps(out / "parts" / "mail__archive-from__0.parquet").equals(first)
+    assert finalize(out, command=["similar", "collect"])["units_done"] == 2
+    # A fresh run of the grown config gives the same records as growing: units are independent.
+    fresh = tmp_path / "fresh"
+    collect(small(**one, first_instance_seed=1), fresh, progress=False)
+    a = read_steps(out / "parts" / "mail__archive-from__1.parquet").to_pandas()
+    b = read_steps(fresh / "parts" / "mail__archive-from__1.parquet").to_pandas()
+    pd.testing.assert_frame_equal(a.drop(columns=["image"]), b.drop(columns=["image"]))
     assert (out / "srmtrain" / "pairs.parquet").exists()
     assert not (out / "srmeval").exists()
     lines = (out / "trajectories.jsonl").read_text().splitlines()

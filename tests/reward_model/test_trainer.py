@@ -9,7 +9,7 @@ import torch
 from reward_model.modeling import SimilarRewardModel
 from reward_model.modeling_config import SimilarRMConfig
 from reward_model.pairs import build_pairs
-from reward_model.train_config import TrainRMConfig
+from reward_model.train_config import TrainRMConfig, lr_factor
 from reward_model.trainer import TripleMTrainer, load_optimizer, save_optimizer
 from similar_gym.records import StepContext, encode_png
 from similar_gym.srm_data import read_steps, step_row, write_pairs, write_steps
@@ -78,6 +78,27 @@ def test_two_stages_logs_checkpoints_and_resume(train_dir, tmp_path, tiny):
     assert again["accuracy"] == result["accuracy"]
     with pytest.raises(ValueError, match="another config"):
         TripleMTrainer(config(train_dir, out, lr=1e-4), tiny, progress=False).train()
+
+
+def test_lr_schedule_warms_up_then_decays(train_dir, tmp_path, tiny):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    out = tmp_path / "rm"
+    cfg = config(train_dir, out, stage2=False, lr=1e-3, lr_schedule="linear", warmup_ratio=0.25)
+    TripleMTrainer(cfg, tiny, progress=False).train()
+    events = EventAccumulator(str(out / "tensorboard"))
+    events.Reload()
+    lrs = [e.value for e in events.Scalars("charts/learning_rate")]
+    assert len(lrs) == 10  # 2 epochs x 36 records / 8 per batch
+    assert lrs[0] == 0.0 and max(lrs) == pytest.approx(1e-3)
+    peak = lrs.index(max(lrs))
+    assert peak == 2 and all(a > b for a, b in zip(lrs[peak:], lrs[peak + 1 :], strict=False))
+    assert lrs[-1] == pytest.approx(1e-3 * lr_factor(9, 10, "linear", 0.25))
+    assert [round(lr_factor(s, 4, "cosine"), 3) for s in range(5)] == [1, 0.854, 0.5, 0.146, 0]
+    with pytest.raises(ValueError, match="lr_schedule"):
+        TrainRMConfig(lr_schedule="step")
+    with pytest.raises(ValueError, match="warmup_ratio"):
+        TrainRMConfig(warmup_ratio=1.0)
 
 
 def test_stage1_learns_the_toy_task(train_dir, tmp_path, tiny):
