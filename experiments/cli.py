@@ -76,6 +76,7 @@ STUDIES = {
     "dense-vs-sparse": "experiments.dense_vs_sparse",
     "search": "experiments.search_study",
     "srmeval": "experiments.srmeval_study",
+    "value-rank": "experiments.value_rank",
 }
 
 
@@ -172,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "study",
-        help="run a study (dense-vs-sparse, search, srmeval): table, plots, results JSON",
+        help="run a study (dense-vs-sparse, search, srmeval, value-rank): tables, plots, JSON",
         description="Runs one study; its own options follow its name "
         "(`similar study dense-vs-sparse --help`).",
     )

@@ -105,26 +105,67 @@ class TextBackbone(nn.Module):
                 hf_logging.set_verbosity(verbosity)
         else:
             base = AutoModel.from_pretrained(path)
-        self.hidden_size = int(base.config.hidden_size)
+        self.pool_action = config.pooling == "action+mean"
+        self.hidden_size = int(base.config.hidden_size) * (2 if self.pool_action else 1)
         self.model = _with_lora(base, config, "text")
 
-    def encode(self, texts: Sequence[str], images: Sequence[np.ndarray] | None = None) -> dict:
-        """Tokenizes ``texts`` (``images`` are ignored: this backbone reads no pixels)."""
-        return dict(
-            self.tokenizer(
+    def encode(
+        self,
+        texts: Sequence[str],
+        images: Sequence[np.ndarray] | None = None,
+        spans: Sequence[tuple[int, int]] | None = None,
+    ) -> dict:
+        """Tokenizes ``texts`` (``images`` are ignored: this backbone reads no pixels).
+
+        Args:
+            texts: The steps' texts.
+            images: Ignored.
+            spans: Character span of the candidate action in each text; with
+                ``pooling="action+mean"`` they become ``action_mask`` (1 on the action's tokens).
+        """
+        try:
+            batch = self.tokenizer(
                 list(texts),
                 padding=True,
                 truncation=True,
                 max_length=self.config.max_length,
                 return_tensors="pt",
+                return_offsets_mapping=self.pool_action,
             )
-        )
+        except NotImplementedError:  # slow tokenizers have no character offsets
+            raise ValueError(
+                "pooling='action+mean' needs a fast tokenizer (character offsets); this "
+                "backbone has a slow one: use SimilarRMConfig(pooling='mean')"
+            ) from None
+        out = dict(batch)
+        if self.pool_action:
+            offsets = out.pop("offset_mapping")
+            if spans is None:
+                raise ValueError("pooling='action+mean' needs the action's span in each text")
+            bounds = torch.tensor(list(spans), dtype=offsets.dtype)
+            start, end = bounds[:, :1], bounds[:, 1:]
+            real = offsets[..., 1] > offsets[..., 0]  # special and padding tokens are (0, 0)
+            inside = (offsets[..., 0] >= start) & (offsets[..., 1] <= end)
+            out["action_mask"] = (real & inside).long()
+        return out
 
     def forward(self, **inputs: torch.Tensor) -> torch.Tensor:
-        """Returns the ``(B, hidden)`` mean of the last layer over the real tokens."""
-        out = self.model(**inputs)
-        mask = inputs["attention_mask"].unsqueeze(-1).to(out.last_hidden_state.dtype)
-        return (out.last_hidden_state * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        """Returns the ``(B, hidden)`` mean of the last layer over the real tokens.
+
+        With ``pooling="action+mean"`` the mean over the action's tokens comes first, so the
+        candidate, read in its context, is not drowned by the context it shares with the other
+        candidates of its state: ``(B, 2 * hidden)``.
+        """
+        action_mask = inputs.pop("action_mask", None)
+        out = self.model(**inputs).last_hidden_state
+        mask = inputs["attention_mask"].unsqueeze(-1).to(out.dtype)
+        pooled = (out * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        if not self.pool_action:
+            return pooled
+        if action_mask is None:
+            raise ValueError("pooling='action+mean' needs action_mask from encode()")
+        am = action_mask.unsqueeze(-1).to(out.dtype)
+        return torch.cat([(out * am).sum(1) / am.sum(1).clamp(min=1.0), pooled], dim=-1)
 
 
 class VisionLanguageBackbone(nn.Module):

@@ -22,6 +22,7 @@ bfloat16 (``from_pretrained(..., dtype="auto")``, see :func:`resolve_dtype`).
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from torch import nn
 from reward_model.backbones import load_backbone
 from reward_model.dimensions import CODES, SCALES
 from reward_model.modeling_config import SimilarRMConfig
+from similar_gym.actions import ActionError, parse_action
 from similar_gym.records import StepContext
 
 #: Folder of the checkpoint ``from_pretrained("default")`` loads.
@@ -76,13 +78,89 @@ def resolve_dtype(dtype: str | torch.dtype | None) -> torch.dtype:
     raise ValueError(f"dtype must be 'auto', {names} or None, got {dtype!r}")
 
 
+def _split_described(described: str) -> tuple[str, str]:
+    """Splits ``click(12) on button "Buy"`` into the call and the target (``""`` if none)."""
+    quote, escaped = "", False
+    for i, ch in enumerate(described):
+        if quote:
+            if ch == quote and not escaped:
+                quote = ""
+            escaped = not escaped and ch == "\\"
+        elif ch in "\"'":
+            quote = ch
+        elif ch == ")":
+            rest = described[i + 1 :]
+            return described[: i + 1], rest[4:] if rest.startswith(" on ") else rest.strip()
+    return described, ""
+
+
+def compact_step(described: str) -> str:
+    """Writes a described step without its element id: ``click button "Buy"``.
+
+    Element ids are the page's numbering and mean nothing to a reader of another page; the
+    verb, the element as the page shows it and the text typed or chosen are what a step is.
+
+    Args:
+        described: A step as :meth:`~similar_gym.records.StepContext.describe` writes it
+            (``fill(7, "Ada") on textbox "Name"``); text that does not parse is kept as it is.
+
+    >>> compact_step('fill(7, "Ada") on textbox "Name" value=""')
+    'fill textbox "Name" value="" with "Ada"'
+    >>> compact_step('press("Enter")'), compact_step("click_at(80, 120)"), compact_step("noop()")
+    ('press Enter', 'click_at 80 120', 'noop')
+    """
+    call, target = _split_described(described)
+    try:
+        action = parse_action(call)
+    except ActionError:
+        return described
+    words = [action.verb]
+    if action.element is not None:
+        words.append(target or "element")
+    words.extend(_format_coord(c) for c in action.coords)
+    if action.text is not None:
+        text = json.dumps(action.text, ensure_ascii=False)
+        if action.element is not None:
+            words.append(f"with {text}")
+        else:  # a key or a direction reads plain; typed text keeps its quotes
+            words.append(text if action.verb == "type" else action.text)
+    return " ".join(words)
+
+
+def _format_coord(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:.1f}"
+
+
+def action_line(ctx: StepContext, config: SimilarRMConfig) -> str:
+    """The line of :func:`format_text` that names the candidate action."""
+    described = ctx.describe()
+    return f"Action: {compact_step(described) if config.text_style == 'compact' else described}"
+
+
+def action_span(ctx: StepContext, text: str, config: SimilarRMConfig) -> tuple[int, int]:
+    """Character span of the candidate's action line in ``text`` (its :func:`format_text`)."""
+    line = action_line(ctx, config)
+    start = max(text.find(line), 0)
+    return start, start + len(line)
+
+
 def format_text(ctx: StepContext, config: SimilarRMConfig) -> str:
-    """Returns the text input of one step; the page text comes last, so it is cut first."""
-    goal, action = f"Goal: {ctx.instruction}", f"Action: {ctx.describe()}"
+    """Returns the text input of one step; the page text comes last, so it is cut first.
+
+    With ``config.text_style == "compact"`` actions lose their element ids
+    (:func:`compact_step`), the step number follows the goal, and the earlier steps come newest
+    first; ``"verbose"`` is the layout of older checkpoints.
+    """
+    compact = config.text_style == "compact"
+    goal, action = f"Goal: {ctx.instruction}", action_line(ctx, config)
     parts = [action, goal] if config.text_order == "action-first" else [goal, action]
     if config.use_history:
-        recent = ctx.history[-config.max_history :] if config.max_history else ()
-        parts.append("Earlier: " + (" | ".join(recent) if recent else "(none)"))
+        recent = list(ctx.history[-config.max_history :] if config.max_history else ())
+        if compact:
+            steps = " | ".join(compact_step(h) for h in reversed(recent)) or "none"
+            parts.append(f"Step {ctx.step_idx + 1}. Before, newest first: {steps}")
+        else:
+            parts.append("Earlier: " + (" | ".join(recent) if recent else "(none)"))
     parts.append("Page: " + " ".join(ctx.page_text.split())[: config.page_text_chars])
     return "\n".join(parts)
 
@@ -180,13 +258,16 @@ class SimilarRewardModel(nn.Module):
         """
         if texts is None:
             texts = [format_text(c, self.config) for c in contexts]
-        if not self.config.use_image:
-            return self.backbone.encode(texts)
         if self.backbone.reads_image:
+            if not self.config.use_image:
+                return self.backbone.encode(texts)
             black = np.zeros((*self.config.image_size, 3), dtype=np.uint8)
             images = [_resized(c, self.config.image_size) for c in contexts]
             return self.backbone.encode(texts, [black if i is None else i for i in images])
-        batch = self.backbone.encode(texts)
+        spans = [action_span(c, t, self.config) for c, t in zip(contexts, texts, strict=True)]
+        batch = self.backbone.encode(texts, spans=spans)
+        if not self.config.use_image:
+            return batch
         batch["vit_pixel_values"] = torch.stack([self._pixels(c) for c in contexts])
         return batch
 
@@ -205,13 +286,18 @@ class SimilarRewardModel(nn.Module):
     def forward(
         self, vit_pixel_values: torch.Tensor | None = None, **inputs: torch.Tensor
     ) -> RewardOutput:
-        """Computes scores, gate weights and reward for a batch from :meth:`encode`."""
-        dtype = self.dtype
+        """Computes scores, gate weights and reward for a batch from :meth:`encode`.
+
+        Inputs may sit on the CPU (as :meth:`encode` makes them): they move to the model's
+        device here.
+        """
+        dtype, device = self.dtype, self.device
+        inputs = {k: v.to(device) if torch.is_tensor(v) else v for k, v in inputs.items()}
         feats = [self.backbone(**inputs).to(dtype)]
         if hasattr(self, "vision"):
             if vit_pixel_values is None:
                 raise ValueError("this model reads screenshots: pass vit_pixel_values")
-            pixels = vit_pixel_values.to(dtype)
+            pixels = vit_pixel_values.to(device=device, dtype=dtype)
             feats.append(self.vision(pixel_values=pixels).last_hidden_state[:, 0])
         hidden = self.fusion(torch.cat(feats, dim=-1))
         scores = self.head(hidden)
@@ -244,8 +330,8 @@ class SimilarRewardModel(nn.Module):
         for start in range(0, n, batch_size):
             rows = order[start : start + batch_size]
             out = self(**self.encode([contexts[i] for i in rows], [texts[i] for i in rows]))
-            scores[rows] = out.scores.float()
-            rewards[rows] = out.reward.float()
+            scores[rows] = out.scores.float().cpu()
+            rewards[rows] = out.reward.float().cpu()
         if was_training:
             self.train()
         raw = (scores / self.scales.float()).numpy()
@@ -382,6 +468,11 @@ class SimilarRewardModel(nn.Module):
     def dtype(self) -> torch.dtype:
         """The dtype the model scores in (that of its heads; see :meth:`from_pretrained`)."""
         return self.head.weight.dtype
+
+    @property
+    def device(self) -> torch.device:
+        """The device the model runs on (that of its heads)."""
+        return self.head.weight.device
 
     def trainable_parameters(self) -> int:
         """Number of parameters that training updates (adapters, vision, fusion, heads)."""

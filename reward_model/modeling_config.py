@@ -10,6 +10,10 @@ from reward_model.config_base import JsonConfig, help_field
 
 #: ``model_type`` written to and expected in ``config.json``.
 MODEL_TYPE = "similar-reward-model"
+#: Values of :attr:`SimilarRMConfig.text_style`.
+TEXT_STYLES = ("compact", "verbose")
+#: Values of :attr:`SimilarRMConfig.pooling`.
+POOLINGS = ("action+mean", "mean")
 #: ``backbone`` value that names the packaged all-MiniLM-L6-v2 text encoder.
 MINILM = "minilm"
 
@@ -44,6 +48,20 @@ class SimilarRMConfig(JsonConfig):
         "Order of the text input: 'action-first' (action, goal, history, page: a long goal never "
         "cuts the action off) or 'goal-first' (goal, action, ...: checkpoints made before this "
         "field existed).",
+    )
+    text_style: str = help_field(
+        "compact",
+        "How steps are written: 'compact' (actions without element ids, which mean nothing on "
+        "another page; the step number; the earlier steps newest first, so that the ones the "
+        "token budget keeps are the latest) or 'verbose' (`click(12) on button \"Buy\"`, "
+        "earlier steps oldest first: checkpoints made before this field existed).",
+    )
+    pooling: str = help_field(
+        "action+mean",
+        "How a text backbone's tokens become one vector: 'action+mean' (the mean over the "
+        "candidate action's tokens beside the mean over all tokens) or 'mean' (all tokens: "
+        "checkpoints made before this field existed). A vision-language backbone always takes "
+        "its last token.",
     )
     max_history: int = help_field(4, "Most recent earlier steps put in the text input.")
     page_text_chars: int = help_field(
@@ -89,6 +107,12 @@ class SimilarRMConfig(JsonConfig):
             raise ValueError(
                 f"text_order must be 'action-first' or 'goal-first', got {self.text_order!r}"
             )
+        if self.text_style not in TEXT_STYLES:
+            raise ValueError(
+                f"text_style must be one of {', '.join(TEXT_STYLES)}, got {self.text_style!r}"
+            )
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}, got {self.pooling!r}")
         if self.torch_dtype not in ("float32", "float16", "bfloat16"):
             raise ValueError(
                 f"torch_dtype must be float32, float16 or bfloat16, got {self.torch_dtype!r}"
@@ -118,4 +142,6 @@ class SimilarRMConfig(JsonConfig):
             raise ValueError(f"{where}: model_type is not {MODEL_TYPE!r}")
         fields = {k: v for k, v in data.items() if k != "model_type"}
         fields.setdefault("text_order", "goal-first")  # saved before the field existed
+        fields.setdefault("text_style", "verbose")  # likewise
+        fields.setdefault("pooling", "mean")  # likewise
         return super().from_dict(fields, where)

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from reward_model.config_base import JsonConfig, help_field
+from reward_model.modeling_config import TEXT_STYLES
+
+if TYPE_CHECKING:
+    import torch
 
 #: The stage-1 learning-rate schedules (see :func:`lr_factor`).
 LR_SCHEDULES = ("constant", "linear", "cosine")
@@ -41,6 +45,27 @@ def lr_factor(step: int, total: int, schedule: str, warmup_ratio: float = 0.0) -
     if schedule == "linear":
         return max(0.0, 1.0 - progress)
     return max(0.0, 0.5 * (1.0 + math.cos(math.pi * progress)))
+
+
+def resolve_device(device: str, check: bool = True) -> torch.device:
+    """Returns the torch device that :attr:`TrainRMConfig.device` names.
+
+    Args:
+        device: ``"auto"`` (the first CUDA GPU when torch sees one, else the CPU), ``"cpu"``
+            or a torch device string (``"cuda:1"``).
+        check: Also check that the device is there.
+
+    Raises:
+        ValueError: If the string names no device, or (with ``check``) a GPU torch cannot use.
+    """
+    import torch  # here, so that reading a config does not start torch
+
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    resolved = torch.device(device)
+    if check and resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r}: torch sees no CUDA GPU on this machine")
+    return resolved
 
 
 @dataclass
@@ -81,6 +106,11 @@ class TrainRMConfig(JsonConfig):
     )
     seed: int = help_field(0, "Seed of initialisation and shuffling.")
     threads: int = help_field(0, "Torch CPU threads (0 = torch's default).")
+    device: str = help_field(
+        "auto",
+        "Device to train on: 'auto' (the first CUDA GPU if torch sees one, else the CPU), "
+        "'cpu', or a torch device such as 'cuda:1'.",
+    )
     use_image: bool = help_field(True, "Multi-modal: read the screenshot.")
     use_history: bool = help_field(True, "Multi-step: read the earlier steps.")
     stage2: bool = help_field(True, "Multi-objective: train the gate (stage 2).")
@@ -91,8 +121,13 @@ class TrainRMConfig(JsonConfig):
     backbone_layers: int = help_field(
         0, "Keep only the text backbone's first N transformer layers (0 = all of them)."
     )
+    text_style: str = help_field(
+        "compact",
+        "How steps are written for the model: 'compact' (no element ids, step number, latest "
+        "steps first) or 'verbose' (the layout of checkpoints made before 2026-12).",
+    )
 
-    RESUMABLE_FIELDS: ClassVar[tuple[str, ...]] = ("threads", "eval_max_pairs")
+    RESUMABLE_FIELDS: ClassVar[tuple[str, ...]] = ("threads", "eval_max_pairs", "device")
 
     def __post_init__(self) -> None:
         for name in ("batch_size",):
@@ -107,11 +142,22 @@ class TrainRMConfig(JsonConfig):
         ):
             if int(getattr(self, name)) < 0:
                 raise ValueError(f"TrainRMConfig.{name} must be >= 0")
+        if self.text_style not in TEXT_STYLES:
+            raise ValueError(
+                f"TrainRMConfig.text_style must be one of {', '.join(TEXT_STYLES)}, "
+                f"got {self.text_style!r}"
+            )
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(
                 f"TrainRMConfig.lr_schedule must be one of {', '.join(LR_SCHEDULES)}, "
                 f"got {self.lr_schedule!r}"
             )
+        try:
+            resolve_device(self.device, check=False)
+        except (RuntimeError, ValueError):
+            raise ValueError(
+                f"TrainRMConfig.device must be 'auto', 'cpu' or a torch device, got {self.device!r}"
+            ) from None
         if not 0.0 <= self.warmup_ratio < 1.0:
             raise ValueError(
                 f"TrainRMConfig.warmup_ratio must be in [0, 1), got {self.warmup_ratio}"

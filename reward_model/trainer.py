@@ -30,7 +30,7 @@ from reward_model.dimensions import PAIR_TYPES, SCALES
 from reward_model.evaluation import EvalReport, ModelScorer, context_key, evaluate
 from reward_model.modeling import SimilarRewardModel
 from reward_model.modeling_config import SimilarRMConfig
-from reward_model.train_config import TrainRMConfig, lr_factor
+from reward_model.train_config import TrainRMConfig, lr_factor, resolve_device
 from similar_gym.records import StepContext
 from similar_gym.srm_data import (
     SHIPPED_SRMEVAL,
@@ -80,7 +80,8 @@ class TripleMTrainer:
     Args:
         config: What to train on and how.
         model_config: Architecture; default :class:`SimilarRMConfig` with the config's
-            ablation switches (``use_image``, ``use_history``, ``max_length``).
+            switches (``use_image``, ``use_history``, ``max_length``, ``backbone_layers``,
+            ``text_style``).
         progress: Show progress bars.
     """
 
@@ -96,6 +97,7 @@ class TripleMTrainer:
             use_history=config.use_history,
             max_length=config.max_length,
             backbone_layers=config.backbone_layers,
+            text_style=config.text_style,
         )
         self.progress = progress
         self.out = Path(config.out)
@@ -189,6 +191,8 @@ class TripleMTrainer:
             if resumed
             else SimilarRewardModel(self.model_config)
         )
+        device = resolve_device(cfg.device)
+        self.model.to(device)
         self.writer = SummaryWriter(str(self.out / "tensorboard"))
         call_start = self._clock = time.perf_counter()
 
@@ -212,7 +216,7 @@ class TripleMTrainer:
             for b in bar:
                 idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size].tolist()
                 out = self.model(**self.model.encode([self.contexts[i] for i in idx]))
-                loss = F.mse_loss(out.scores, self.targets[idx])
+                loss = F.mse_loss(out.scores, self.targets[idx].to(device))
                 step = epoch * per_epoch + b
                 lr = cfg.lr * lr_factor(
                     step, cfg.stage1_epochs * per_epoch, cfg.lr_schedule, cfg.warmup_ratio
@@ -273,6 +277,7 @@ class TripleMTrainer:
         # Training time over all sessions of this run (resumed ones included), and this call's.
         result["train_seconds"] = state.get("seconds")
         result["call_seconds"] = round(time.perf_counter() - call_start, 1)
+        result["device"] = str(device)
         (self.out / "eval.json").write_text(json.dumps(result, indent=2) + "\n")
         self.writer.close()
         self.report = report

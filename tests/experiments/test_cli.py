@@ -24,7 +24,7 @@ def test_tasks_json(capsys):
 def test_study_passes_its_options_to_the_study(capsys):
     from experiments.cli import STUDIES
 
-    assert sorted(STUDIES) == ["dense-vs-sparse", "search", "srmeval"]
+    assert sorted(STUDIES) == ["dense-vs-sparse", "search", "srmeval", "value-rank"]
     for name in STUDIES:
         with pytest.raises(SystemExit) as exit_info:
             main(["study", name, "--help"])

@@ -1,6 +1,7 @@
 """SimilarRewardModel: inputs, outputs, checkpoints that load without pickle, clear errors."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ from reward_model.dimensions import CODES
 from reward_model.evaluation import get_scorer
 from reward_model.modeling import (
     SimilarRewardModel,
+    compact_step,
     format_text,
     native_bfloat16,
     resolve_dtype,
@@ -50,19 +52,66 @@ def test_score_shapes_and_gated_reward(model):
 
 
 def test_text_input_follows_the_ablation_switches(tiny):
-    step = ctx(history=('fill(2, "hat") on textbox "Search"',))
-    full = format_text(step, SimilarRMConfig(**tiny))
+    history = ('fill(2, "hat") on textbox "Search"', 'click(5) on link "Hats"')
+    step = ctx(history=history)
+    verbose = SimilarRMConfig(**{**tiny, "text_style": "verbose"})
+    full = format_text(step, verbose)
     assert "Goal: Buy the red hat." in full and 'Action: click(3) on button "Buy"' in full
     assert "Earlier: fill(2" in full
     assert "Earlier" not in format_text(step, SimilarRMConfig(**{**tiny, "use_history": False}))
     assert full.startswith("Action: click(3)"), "a long goal must not cut the action off"
     saved = SimilarRMConfig(**tiny).to_dict()
-    del saved["text_order"]  # a checkpoint saved before the field existed
+    del saved["text_order"], saved["text_style"]  # a checkpoint saved before the fields existed
     old = SimilarRMConfig.from_dict(saved)
-    assert old.text_order == "goal-first"
+    assert (old.text_order, old.text_style) == ("goal-first", "verbose")
     assert format_text(step, old).startswith("Goal: Buy the red hat.\nAction: click(3)")
     with pytest.raises(ValueError, match="text_order"):
         SimilarRMConfig(**{**tiny, "text_order": "page-first"})
+    with pytest.raises(ValueError, match="text_style"):
+        SimilarRMConfig(**{**tiny, "text_style": "terse"})
+
+
+def test_compact_text_drops_element_ids_and_puts_the_latest_step_first(tiny):
+    history = ('fill(2, "hat ) on") on textbox "Search"', 'click(5) on link "Hats"')
+    step = replace(ctx(history=history), step_idx=2)
+    text = format_text(step, SimilarRMConfig(**tiny))
+    assert SimilarRMConfig(**tiny).text_style == "compact"
+    assert text.splitlines()[:3] == [
+        'Action: click button "Buy"',
+        "Goal: Buy the red hat.",
+        'Step 3. Before, newest first: click link "Hats" | fill textbox "Search" with "hat ) on"',
+    ]
+    first = format_text(ctx(), SimilarRMConfig(**tiny)).splitlines()[2]
+    assert first == "Step 1. Before, newest first: none"
+    assert compact_step("not an action") == "not an action"
+    assert compact_step('select(9, "Blue") on combobox "Colour"') == (
+        'select combobox "Colour" with "Blue"'
+    )
+    assert compact_step("click(9)") == "click element", "an unknown element keeps its verb"
+
+
+def test_action_pooling_reads_the_action_tokens_in_context(tiny):
+    torch.manual_seed(0)
+    m = SimilarRewardModel(SimilarRMConfig(**tiny))
+    assert m.config.pooling == "action+mean" and m.backbone.hidden_size == 2 * 384
+    steps = [ctx(), ctx('fill(2, "hat")', 'textbox "Search"')]
+    enc = m.encode(steps)
+    tok = m.backbone.tokenizer
+    rows = zip(enc["input_ids"], enc["action_mask"], strict=True)
+    picked = [tok.decode(ids[mask.bool()]) for ids, mask in rows]
+    assert picked == [
+        'action : click button " buy "',
+        'action : fill textbox " search " with " hat "',
+    ]
+    h = m.backbone(**dict(enc))
+    assert h.shape == (2, 768)
+    saved = SimilarRMConfig(**tiny).to_dict()
+    del saved["pooling"]  # a checkpoint saved before the field existed
+    old = SimilarRewardModel(SimilarRMConfig.from_dict(saved))
+    assert old.config.pooling == "mean" and old.backbone.hidden_size == 384
+    assert "action_mask" not in old.encode(steps)
+    with pytest.raises(ValueError, match="pooling"):
+        SimilarRMConfig(**{**tiny, "pooling": "max"})
 
 
 def test_text_only_model_needs_no_screenshot(tiny):

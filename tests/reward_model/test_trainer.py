@@ -9,7 +9,7 @@ import torch
 from reward_model.modeling import SimilarRewardModel
 from reward_model.modeling_config import SimilarRMConfig
 from reward_model.pairs import build_pairs
-from reward_model.train_config import TrainRMConfig, lr_factor
+from reward_model.train_config import TrainRMConfig, lr_factor, resolve_device
 from reward_model.trainer import TripleMTrainer, load_optimizer, save_optimizer
 from similar_gym.records import StepContext, encode_png
 from similar_gym.srm_data import read_steps, step_row, write_pairs, write_steps
@@ -106,6 +106,25 @@ def test_stage1_learns_the_toy_task(train_dir, tmp_path, tiny):
     cfg = config(train_dir, tmp_path / "rm", stage1_epochs=12, stage2=False, lr=3e-3)
     result = TripleMTrainer(cfg, tiny, progress=False).train()
     assert result["accuracy"]["all"]["OS"]["acc"] >= 0.8
+
+
+def test_device_is_chosen_and_checked(train_dir, tmp_path, tiny):
+    assert resolve_device("auto") == torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    assert resolve_device("cpu") == torch.device("cpu")
+    with pytest.raises(ValueError, match="device"):
+        TrainRMConfig(device="gpu please")
+    result = TripleMTrainer(
+        config(train_dir, tmp_path / "rm", stage1_epochs=1, stage2_epochs=1, device="cpu"),
+        tiny,
+        progress=False,
+    ).train()
+    assert result["device"] == "cpu"
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA GPU"):
+            resolve_device("cuda")
+        cfg = config(train_dir, tmp_path / "rm2", device="cuda:0")  # valid, but not here
+        with pytest.raises(ValueError, match="no CUDA GPU"):
+            TripleMTrainer(cfg, tiny, progress=False).train()
 
 
 def test_missing_data_is_a_clear_error(tmp_path, tiny):
