@@ -19,7 +19,7 @@ def test_the_default_checkpoint_is_small_safetensors_with_its_manifest():
     manifest = json.loads((DEFAULT_CHECKPOINT / "manifest.json").read_text())
     assert manifest["command"].startswith("similar train-rm ")
     assert manifest["srmtrain_manifest"]["command"].startswith("similar collect --preset srmtrain")
-    assert manifest["train_config"]["max_length"] == 48
+    assert manifest["train_config"]["max_length"] == 80
 
 
 @pytest.fixture(scope="module")
