@@ -36,7 +36,7 @@ from reward_model.backbones import load_backbone
 from reward_model.dimensions import CODES, SCALES
 from reward_model.modeling_config import SimilarRMConfig
 from similar_gym.actions import ActionError, parse_action
-from similar_gym.records import StepContext
+from similar_gym.records import StepContext, split_described
 
 #: Folder of the checkpoint ``from_pretrained("default")`` loads.
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "checkpoints" / "default"
@@ -78,22 +78,6 @@ def resolve_dtype(dtype: str | torch.dtype | None) -> torch.dtype:
     raise ValueError(f"dtype must be 'auto', {names} or None, got {dtype!r}")
 
 
-def _split_described(described: str) -> tuple[str, str]:
-    """Splits ``click(12) on button "Buy"`` into the call and the target (``""`` if none)."""
-    quote, escaped = "", False
-    for i, ch in enumerate(described):
-        if quote:
-            if ch == quote and not escaped:
-                quote = ""
-            escaped = not escaped and ch == "\\"
-        elif ch in "\"'":
-            quote = ch
-        elif ch == ")":
-            rest = described[i + 1 :]
-            return described[: i + 1], rest[4:] if rest.startswith(" on ") else rest.strip()
-    return described, ""
-
-
 def compact_step(described: str) -> str:
     """Writes a described step without its element id: ``click button "Buy"``.
 
@@ -109,7 +93,7 @@ def compact_step(described: str) -> str:
     >>> compact_step('press("Enter")'), compact_step("click_at(80, 120)"), compact_step("noop()")
     ('press Enter', 'click_at 80 120', 'noop')
     """
-    call, target = _split_described(described)
+    call, target = split_described(described)
     try:
         action = parse_action(call)
     except ActionError:
@@ -131,17 +115,26 @@ def _format_coord(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:.1f}"
 
 
-def action_line(ctx: StepContext, config: SimilarRMConfig) -> str:
-    """The line of :func:`format_text` that names the candidate action."""
-    described = ctx.describe()
-    return f"Action: {compact_step(described) if config.text_style == 'compact' else described}"
+def format_step(ctx: StepContext, config: SimilarRMConfig) -> tuple[str, tuple[int, int]]:
+    """Returns :func:`format_text` and the character span of its action line.
 
-
-def action_span(ctx: StepContext, text: str, config: SimilarRMConfig) -> tuple[int, int]:
-    """Character span of the candidate's action line in ``text`` (its :func:`format_text`)."""
-    line = action_line(ctx, config)
-    start = max(text.find(line), 0)
-    return start, start + len(line)
+    The span is what ``pooling="action+mean"`` averages over (before truncation to tokens).
+    """
+    compact = config.text_style == "compact"
+    described = compact_step(ctx.describe()) if compact else ctx.describe()
+    goal, action = f"Goal: {ctx.instruction}", f"Action: {described}"
+    first = config.text_order == "action-first"
+    parts = [action, goal] if first else [goal, action]
+    start = 0 if first else len(goal) + 1
+    if config.use_history:
+        recent = list(ctx.history[-config.max_history :] if config.max_history else ())
+        if compact:
+            steps = " | ".join(compact_step(h) for h in reversed(recent)) or "none"
+            parts.append(f"Step {ctx.step_idx + 1}. Before, newest first: {steps}")
+        else:
+            parts.append("Earlier: " + (" | ".join(recent) if recent else "(none)"))
+    parts.append("Page: " + " ".join(ctx.page_text.split())[: config.page_text_chars])
+    return "\n".join(parts), (start, start + len(action))
 
 
 def format_text(ctx: StepContext, config: SimilarRMConfig) -> str:
@@ -151,18 +144,7 @@ def format_text(ctx: StepContext, config: SimilarRMConfig) -> str:
     (:func:`compact_step`), the step number follows the goal, and the earlier steps come newest
     first; ``"verbose"`` is the layout of older checkpoints.
     """
-    compact = config.text_style == "compact"
-    goal, action = f"Goal: {ctx.instruction}", action_line(ctx, config)
-    parts = [action, goal] if config.text_order == "action-first" else [goal, action]
-    if config.use_history:
-        recent = list(ctx.history[-config.max_history :] if config.max_history else ())
-        if compact:
-            steps = " | ".join(compact_step(h) for h in reversed(recent)) or "none"
-            parts.append(f"Step {ctx.step_idx + 1}. Before, newest first: {steps}")
-        else:
-            parts.append("Earlier: " + (" | ".join(recent) if recent else "(none)"))
-    parts.append("Page: " + " ".join(ctx.page_text.split())[: config.page_text_chars])
-    return "\n".join(parts)
+    return format_step(ctx, config)[0]
 
 
 def _resized(ctx: StepContext, size: tuple[int, int]) -> np.ndarray | None:
@@ -248,24 +230,26 @@ class SimilarRewardModel(nn.Module):
     # ------------------------------------------------------------------ inputs and forward
 
     def encode(
-        self, contexts: Sequence[StepContext], texts: Sequence[str] | None = None
+        self,
+        contexts: Sequence[StepContext],
+        formatted: Sequence[tuple[str, tuple[int, int]]] | None = None,
     ) -> dict[str, torch.Tensor]:
         """Turns steps into model inputs (the backbone's, plus pixel values for the ViT).
 
         Args:
             contexts: The steps.
-            texts: Their :func:`format_text`, when the caller already has it.
+            formatted: Their :func:`format_step`, when the caller already has it.
         """
-        if texts is None:
-            texts = [format_text(c, self.config) for c in contexts]
+        if formatted is None:
+            formatted = [format_step(c, self.config) for c in contexts]
+        texts = [text for text, _ in formatted]
         if self.backbone.reads_image:
             if not self.config.use_image:
                 return self.backbone.encode(texts)
             black = np.zeros((*self.config.image_size, 3), dtype=np.uint8)
             images = [_resized(c, self.config.image_size) for c in contexts]
             return self.backbone.encode(texts, [black if i is None else i for i in images])
-        spans = [action_span(c, t, self.config) for c, t in zip(contexts, texts, strict=True)]
-        batch = self.backbone.encode(texts, spans=spans)
+        batch = self.backbone.encode(texts, spans=[span for _, span in formatted])
         if not self.config.use_image:
             return batch
         batch["vit_pixel_values"] = torch.stack([self._pixels(c) for c in contexts])
@@ -323,13 +307,13 @@ class SimilarRewardModel(nn.Module):
         was_training = self.training
         if was_training:  # switching modes walks every submodule: not per call when scoring
             self.eval()
-        texts = [format_text(c, self.config) for c in contexts]
-        order = sorted(range(n), key=lambda i: len(texts[i]))
+        formatted = [format_step(c, self.config) for c in contexts]
+        order = sorted(range(n), key=lambda i: len(formatted[i][0]))
         scores = torch.empty(n, len(CODES))
         rewards = torch.empty(n)
         for start in range(0, n, batch_size):
             rows = order[start : start + batch_size]
-            out = self(**self.encode([contexts[i] for i in rows], [texts[i] for i in rows]))
+            out = self(**self.encode([contexts[i] for i in rows], [formatted[i] for i in rows]))
             scores[rows] = out.scores.float().cpu()
             rewards[rows] = out.reward.float().cpu()
         if was_training:

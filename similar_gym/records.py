@@ -62,6 +62,28 @@ def describe_action(action: str, target: str = "") -> str:
     return f"{action} on {target}" if target else action
 
 
+def split_described(described: str) -> tuple[str, str]:
+    """Splits what :func:`describe_action` wrote back into the action and its target.
+
+    >>> split_described('fill(7, "a ) on b") on textbox "Name"')
+    ('fill(7, "a ) on b")', 'textbox "Name"')
+    >>> split_described("noop()")
+    ('noop()', '')
+    """
+    quote, escaped = "", False
+    for i, ch in enumerate(described):
+        if quote:
+            if ch == quote and not escaped:
+                quote = ""
+            escaped = not escaped and ch == "\\"
+        elif ch in "\"'":
+            quote = ch
+        elif ch == ")":
+            rest = described[i + 1 :]
+            return described[: i + 1], rest[4:] if rest.startswith(" on ") else rest.strip()
+    return described, ""
+
+
 @dataclass(frozen=True)
 class StepContext:
     """Everything a reward model sees of one candidate action.
