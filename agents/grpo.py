@@ -16,6 +16,13 @@ same ``instance_seed``), the actions sampled from the current policy. Two varian
   from ``t`` to the end of its rollout (:func:`process_advantages`). With ``"similar"`` the
   wrapper adds the env reward, so the outcome (success) is already in the last step's reward;
   ``"similar-only"`` learns from the Similar reward alone.
+* **Both** (a Similar reward and ``process_weight < 1``): the advantage of step ``t`` is
+  ``w * process_t + (1 - w) * outcome`` with ``w = process_weight``: the success decides which
+  rollouts of the group are pushed up, the step rewards say which of their steps more
+  (:func:`group_advantages`). With ``process_to_go=False`` a step's process part is its own
+  normalised reward rather than the sum to the end: the Similar reward already judges a step
+  by where it leads, and a sum over the steps left favours short rollouts whenever the step
+  rewards sit under the group's mean.
 
 ``std`` is the population standard deviation (``ddof=0``); a group whose rewards are all equal
 gets zero advantages. The loss of each step is PPO's clipped objective with
@@ -90,15 +97,18 @@ def outcome_advantages(returns: np.ndarray | list[float]) -> np.ndarray:
     return (r - r.mean()) / (r.std() + EPS)
 
 
-def process_advantages(step_rewards: list[np.ndarray] | list[list[float]]) -> list[np.ndarray]:
+def process_advantages(
+    step_rewards: list[np.ndarray] | list[list[float]], to_go: bool = True
+) -> list[np.ndarray]:
     """Process-supervision advantages of one group.
 
     Every step reward of the group is normalised by the mean and std of all the group's step
     rewards; the advantage of a step is the sum of the normalised rewards from it to the end of
-    its rollout.
+    its rollout (or, with ``to_go=False``, its own normalised reward).
 
     Args:
         step_rewards: One ``(T_g,)`` array of step rewards per rollout of the group.
+        to_go: Sum the normalised rewards from each step to the end of its rollout.
 
     Returns:
         One ``(T_g,)`` float64 array of advantages per rollout; zeros when all step rewards of the
@@ -109,7 +119,10 @@ def process_advantages(step_rewards: list[np.ndarray] | list[list[float]]) -> li
     if flat.size == 0:
         return rewards
     mean, std = flat.mean(), flat.std()
-    return [np.cumsum(((r - mean) / (std + EPS))[::-1])[::-1].copy() for r in rewards]
+    normalised = [(r - mean) / (std + EPS) for r in rewards]
+    if not to_go:
+        return normalised
+    return [np.cumsum(z[::-1])[::-1].copy() for z in normalised]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -290,12 +303,29 @@ def _mask_fn(env: gym.Env) -> Any:
         return None
 
 
-def group_advantages(group: list[Rollout], process: bool) -> list[np.ndarray]:
-    """Per-step advantages of a group's rollouts (process or outcome supervision)."""
-    if process:
-        return process_advantages([r.rewards for r in group])
+def group_advantages(
+    group: list[Rollout], process: bool, process_weight: float = 1.0, to_go: bool = True
+) -> list[np.ndarray]:
+    """Per-step advantages of a group's rollouts.
+
+    Args:
+        group: The rollouts of one task instance.
+        process: Whether the step rewards carry a process reward (Similar's); without one the
+            advantages are the outcome's alone.
+        process_weight: ``w`` in ``w * process + (1 - w) * outcome`` when ``process`` is set
+            (1: process supervision alone).
+        to_go: Process part summed to the end of the rollout (:func:`process_advantages`).
+
+    Returns:
+        One ``(T_g,)`` float64 array per rollout.
+    """
     outcome = outcome_advantages([float(r.success) for r in group])
-    return [np.full(len(r.rewards), a) for r, a in zip(group, outcome, strict=True)]
+    outcome_steps = [np.full(len(r.rewards), a) for r, a in zip(group, outcome, strict=True)]
+    if not process:
+        return outcome_steps
+    steps = process_advantages([r.rewards for r in group], to_go)
+    w = process_weight
+    return [w * p + (1.0 - w) * o for p, o in zip(steps, outcome_steps, strict=True)]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -411,7 +441,9 @@ def train_grpo(
                     group.append(rollout)
                 bar.set_postfix(success=f"{logger.success_rate:.2f}", episodes=logger.episodes)
                 rollouts += group
-                advantages += group_advantages(group, process)
+                advantages += group_advantages(
+                    group, process, config.process_weight, config.process_to_go
+                )
 
             # 2. Flatten the steps of the update.
             obs = obs_to_tensors([o for r in rollouts for o in r.observations])
@@ -489,6 +521,7 @@ __all__ = [
     "GRPOConfig",
     "GRPOPolicy",
     "Rollout",
+    "group_advantages",
     "obs_to_tensors",
     "outcome_advantages",
     "process_advantages",

@@ -30,6 +30,16 @@ class GRPOConfig(AgentEnvConfig):
     kl_coef: float = help_field(
         0.0, "Weight of the KL to a frozen copy of the initial policy (0: no reference)."
     )
+    process_weight: float = help_field(
+        1.0,
+        "With a Similar reward: w in w x process advantage + (1 - w) x outcome (success) "
+        "advantage; 1 = process supervision alone, 0 = outcome alone.",
+    )
+    process_to_go: bool = help_field(
+        True,
+        "Process advantage of a step = its normalised reward summed to the end of the rollout "
+        "(process-supervised GRPO); off: the step's own normalised reward.",
+    )
     seed: int = help_field(0, "Seed of torch, of the instance seeds and so of the whole run.")
     embed_dim: int = help_field(32, "Word-embedding size of the features extractor.")
     use_screenshot: bool = help_field(True, "Read the screenshot with a small CNN.")
@@ -60,6 +70,8 @@ class GRPOConfig(AgentEnvConfig):
         for name in ("ent_coef", "kl_coef", "seed", "checkpoint_every"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        if not 0.0 <= self.process_weight <= 1.0:
+            raise ValueError(f"process_weight must be in [0, 1], got {self.process_weight!r}")
         if self.group_size < 2:
             raise ValueError(f"group_size must be >= 2 to compare rollouts, got {self.group_size}")
         if not self.output_dir:

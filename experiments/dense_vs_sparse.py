@@ -57,6 +57,14 @@ class DenseVsSparseConfig(JsonConfig):
     total_timesteps: int = help_field(1024, "Env steps of every run.")
     similar_model: str = help_field("default", "Reward model: 'default' or a checkpoint folder.")
     similar_scale: float = help_field(0.1, "Factor on the Similar reward.")
+    grpo_process_weight: float = help_field(
+        1.0,
+        "GRPO with the Similar reward: w x process + (1 - w) x outcome advantage "
+        "(1 = process supervision alone; GRPOConfig.process_weight).",
+    )
+    grpo_process_to_go: bool = help_field(
+        True, "GRPO's process advantage summed to the end (GRPOConfig.process_to_go)."
+    )
     bin_steps: int = help_field(128, "Width of the curves' step bins.")
     out: str = help_field("runs/dense_vs_sparse", "Study folder.")
 
@@ -71,8 +79,15 @@ def agent_config(config: DenseVsSparseConfig, algo: str, reward: str, task: str,
     from agents.grpo_config import GRPOConfig
     from agents.ppo_config import PPOConfig
 
+    extra = {}
+    if algo == "grpo":
+        extra = {
+            "process_weight": config.grpo_process_weight,
+            "process_to_go": config.grpo_process_to_go,
+        }
     cls = PPOConfig if algo == "ppo" else GRPOConfig
     return cls(
+        **extra,
         task=task,
         reward=reward,
         similar_model=config.similar_model,
@@ -180,7 +195,7 @@ def summarize(config: DenseVsSparseConfig) -> dict[str, Any]:
                     "curve_lo": [_nan_none(v) for v in lo],
                     "curve_hi": [_nan_none(v) for v in hi],
                 }
-            cell.update(_efficiency(cell["rewards"], total, width))
+            cell.update(_efficiency(cell["rewards"], total, width, dense_reward(config.rewards)))
             out["cells"].append(cell)
     met = [c["efficiency"] >= 2 for c in out["cells"] if c.get("efficiency") is not None]
     out["cells_with_ratio"] = len(met)
@@ -202,13 +217,18 @@ def _no_runs(total: int, width: int) -> dict[str, Any]:
     }
 
 
-def _efficiency(rewards: dict[str, Any], total: int, width: int) -> dict[str, Any]:
-    if not all(rewards.get(r, {}).get("seeds") for r in ("sparse", "similar")):
-        return {"efficiency": None, "note": "needs finished sparse and similar runs"}
+def dense_reward(rewards: Sequence[str]) -> str:
+    """The reward compared with the sparse one: the first other in ``rewards``."""
+    return next((r for r in rewards if r != "sparse"), "similar")
+
+
+def _efficiency(rewards: dict[str, Any], total: int, width: int, dense: str) -> dict[str, Any]:
+    if not all(rewards.get(r, {}).get("seeds") for r in ("sparse", dense)):
+        return {"efficiency": None, "note": f"needs finished sparse and {dense} runs"}
     target = rewards["sparse"]["final_success"]
     if not target:
         return {"efficiency": None, "note": "sparse runs never succeeded late: nothing to reach"}
-    curve = np.array([np.nan if v is None else v for v in rewards["similar"]["curve_mean"]])
+    curve = np.array([np.nan if v is None else v for v in rewards[dense]["curve_mean"]])
     steps = steps_to_reach(curve, target, width)
     if steps is None:
         return {"efficiency": 0.0, "steps_to_sparse_final": None, "note": "never reached"}
@@ -222,13 +242,14 @@ def _nan_none(v: float) -> float | None:
 def markdown_table(results: dict[str, Any]) -> str:
     """The study's table: final success rates and sample efficiency per (algorithm, task)."""
     cfg = results["config"]
+    dense = dense_reward(cfg["rewards"])
     lines = [
         f"{cfg['total_timesteps']} env steps per run, seeds {cfg['seeds']} (column seeds: "
         "finished runs per reward); final = success rate of the episodes in the last quarter "
         "of the budget (mean over seeds).",
         "",
-        "| algo | task | seeds | sparse final % | similar final % | steps to sparse final "
-        "(similar) | efficiency | note |",
+        f"| algo | task | seeds | sparse final % | {dense} final % | steps to sparse final "
+        f"({dense}) | efficiency | note |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
 
@@ -237,7 +258,7 @@ def markdown_table(results: dict[str, Any]) -> str:
 
     for c in results["cells"]:
         sparse = c["rewards"].get("sparse", {}).get("final_success")
-        similar = c["rewards"].get("similar", {}).get("final_success")
+        similar = c["rewards"].get(dense, {}).get("final_success")
         eff = "-" if c.get("efficiency") is None else f"{c['efficiency']:.2f}x"
         reach = c.get("steps_to_sparse_final") or "-"
         seeds = "/".join(str(c["rewards"].get(r, {}).get("seeds", 0)) for r in cfg["rewards"])
@@ -294,13 +315,17 @@ def run(config: DenseVsSparseConfig, progress: bool = True) -> dict[str, Any]:
     settings = out / "settings.json"
     if settings.exists():
         old = DenseVsSparseConfig.load(settings)
-        if (old.total_timesteps, old.similar_model, old.similar_scale) != (
-            config.total_timesteps,
-            config.similar_model,
-            config.similar_scale,
-        ):
+        keys = (
+            "total_timesteps",
+            "similar_model",
+            "similar_scale",
+            "grpo_process_weight",
+            "grpo_process_to_go",
+        )
+        if any(getattr(old, k) != getattr(config, k) for k in keys):
             raise FileExistsError(
-                f"{out} holds a study with another budget or reward model; use another --out"
+                f"{out} holds a study with another budget, reward model or reward weighting; "
+                "use another --out"
             )
     config.save(settings)
     started = time.monotonic()

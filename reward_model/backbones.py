@@ -16,6 +16,7 @@ means a vision-language model), so pointing ``SimilarRMConfig.backbone`` at a do
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,18 @@ import torch
 from torch import nn
 
 from reward_model.modeling_config import MINILM, SimilarRMConfig
+
+
+def _serial_tokenizers() -> None:
+    """Tokenizes on the calling thread unless the user set ``TOKENIZERS_PARALLELISM``.
+
+    The Rust tokenizer's thread pool costs more than it saves on the short texts scored here:
+    on 2 busy cores one step's text took 2.5 ms with it and 0.4 ms without (a batch of 64:
+    33-43 ms against 22-28 ms), and its spinning threads take cores from the env's browser.
+    The library reads the variable at every call.
+    """
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
 
 #: LoRA targets used when the config leaves ``lora_target_modules`` empty: every linear layer
 #: of a text encoder's blocks (query/value alone underfit SRMTrain), query/value of a VLM.
@@ -92,6 +105,7 @@ class TextBackbone(nn.Module):
         from transformers import AutoModel, AutoTokenizer
 
         self.config = config
+        _serial_tokenizers()
         self.tokenizer = AutoTokenizer.from_pretrained(path)
         if config.backbone_layers:
             from transformers.utils import logging as hf_logging
@@ -193,6 +207,7 @@ class VisionLanguageBackbone(nn.Module):
         if config.backbone_layers:
             raise ValueError("backbone_layers applies to text backbones only; use 0 for a VLM")
         self.config = config
+        _serial_tokenizers()
         self.tokenizer = AutoTokenizer.from_pretrained(path)
         self.image_processor = AutoImageProcessor.from_pretrained(path)
         self.image_token = getattr(self.tokenizer, "image_token", None) or "<|image_pad|>"

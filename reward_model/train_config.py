@@ -99,6 +99,13 @@ class TrainRMConfig(JsonConfig):
     warmup_ratio: float = help_field(
         0.0, "Share of the stage-1 steps over which the learning rate rises linearly from 0."
     )
+    rank_weight: float = help_field(
+        0.0,
+        "Weight of a pairwise Bradley-Terry loss in stage 1 beside the MSE: for every two "
+        "candidates of one state and every dimension where their targets differ, the better "
+        "one's score should be higher. With > 0 a batch holds whole states (about batch_size "
+        "steps). 0 = MSE only, the paper's stage 1.",
+    )
     gate_lr: float = help_field(1e-3, "Learning rate of stage 2 (AdamW).")
     weight_decay: float = help_field(0.01, "AdamW weight decay.")
     eval_max_pairs: int = help_field(
@@ -158,6 +165,8 @@ class TrainRMConfig(JsonConfig):
             raise ValueError(
                 f"TrainRMConfig.device must be 'auto', 'cpu' or a torch device, got {self.device!r}"
             ) from None
+        if not self.rank_weight >= 0.0:
+            raise ValueError(f"TrainRMConfig.rank_weight must be >= 0, got {self.rank_weight}")
         if not 0.0 <= self.warmup_ratio < 1.0:
             raise ValueError(
                 f"TrainRMConfig.warmup_ratio must be in [0, 1), got {self.warmup_ratio}"

@@ -4,7 +4,8 @@ Reads top to bottom like a CleanRL script:
 
 1. load SRMTrain's step records and pairs, and SRMEval's pairs;
 2. **stage 1**: fit the LoRA adapters, vision encoder, fusion layer and regression head with MSE
-   on the scaled targets ``3*H, 5*OS, 5*E, TR, C``;
+   on the scaled targets ``3*H, 5*OS, 5*E, TR, C`` (optionally beside a pairwise loss over the
+   candidates of one state, ``rank_weight``);
 3. **stage 2**: freeze them, cache every training state's hidden state and scores, and fit the
    gating MLP with a Bradley-Terry loss on the pairs (reward = ``softmax(gate(h)) . scores``);
 4. after every epoch: SRMEval accuracy, TensorBoard scalars, a checkpoint (``out/last``) and
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +76,78 @@ def load_optimizer(optimizer: torch.optim.Optimizer, directory: Path) -> None:
     optimizer.load_state_dict({"state": entries, "param_groups": meta["param_groups"]})
 
 
+#: Target differences at most this large count as ties in :func:`pairwise_loss`.
+RANK_TIE = 1e-6
+
+
+def state_batches(nodes: Sequence[str], batch_size: int, seed: int) -> list[list[int]]:
+    """Shuffled batches of whole states: every candidate of a state lands in the same batch.
+
+    States are taken in a seeded random order and a batch closes once it holds at least
+    ``batch_size`` steps, so batches hold about ``batch_size`` steps and there are at most
+    ``ceil(len(nodes) / batch_size)`` of them.
+
+    Args:
+        nodes: The state (MCTS-P node) of every step record.
+        batch_size: Steps per batch, at least.
+        seed: Seeds the order of the states.
+
+    Returns:
+        Lists of row indices into ``nodes``.
+
+    >>> state_batches(["a", "b", "a", "c", "b"], 2, seed=0)
+    [[3, 0, 2], [1, 4]]
+    """
+    groups: dict[str, list[int]] = {}
+    for row, node in enumerate(nodes):
+        groups.setdefault(node, []).append(row)
+    members = list(groups.values())
+    order = torch.randperm(len(members), generator=torch.Generator().manual_seed(seed)).tolist()
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for g in order:
+        current.extend(members[g])
+        if len(current) >= batch_size:
+            batches.append(current)
+            current = []
+    if current:
+        batches.append(current)
+    return batches
+
+
+def pairwise_loss(
+    scores: torch.Tensor, targets: torch.Tensor, states: torch.Tensor, actions: torch.Tensor
+) -> torch.Tensor:
+    """Bradley-Terry loss between the candidates of one state, per dimension.
+
+    For every two rows ``i, j`` of the same state with different actions and every dimension
+    ``d`` with ``targets[i, d] > targets[j, d]``, the loss is ``-log sigmoid(scores[i, d] -
+    scores[j, d])``; the mean over all such (pair, dimension) terms is returned (0 when there
+    is none). These are the pairs SRMEval asks about, so the loss trains the order that MSE
+    learns only through the absolute values.
+
+    Args:
+        scores: ``(B, 5)`` predicted scaled scores.
+        targets: ``(B, 5)`` scaled targets.
+        states: ``(B,)`` integer id of every row's state.
+        actions: ``(B,)`` integer id of every row's action (equal actions are not compared).
+
+    Returns:
+        A scalar tensor.
+
+    >>> s = torch.tensor([[1.0, 0.0], [0.0, 0.0], [5.0, 5.0]])
+    >>> t = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
+    >>> round(pairwise_loss(s, t, torch.tensor([0, 0, 1]), torch.arange(3)).item(), 4)
+    0.5032
+    """
+    comparable = (states[:, None] == states[None, :]) & (actions[:, None] != actions[None, :])
+    better = (targets[:, None, :] - targets[None, :, :] > RANK_TIE) & comparable[..., None]
+    if not bool(better.any()):
+        return scores.sum() * 0.0
+    margins = scores[:, None, :] - scores[None, :, :]
+    return -F.logsigmoid(margins[better]).mean()
+
+
 class TripleMTrainer:
     """Trains a :class:`SimilarRewardModel` in the two stages of Triple-M.
 
@@ -114,6 +188,9 @@ class TripleMTrainer:
                 )
         steps = read_steps(train / "steps.parquet").to_pylist()
         self.contexts: list[StepContext] = [step_context(r) for r in steps]
+        self.nodes: list[str] = [r["node"] for r in steps]
+        self.state_ids = torch.tensor(_integer_ids(self.nodes))
+        self.action_ids = torch.tensor(_integer_ids([r["action"] for r in steps]))
         scales = torch.tensor(SCALES, dtype=torch.float32)
         self.targets = torch.tensor([r["scores"] for r in steps], dtype=torch.float32) * scales
         self.pairs = [pair_contexts(r) for r in read_pairs(train / "pairs.parquet").to_pylist()]
@@ -210,13 +287,28 @@ class TripleMTrainer:
             order = torch.randperm(
                 n, generator=torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
             )
-            bar = tqdm(
-                range(per_epoch), desc=f"stage 1 epoch {epoch + 1}", disable=not self.progress
-            )
-            for b in bar:
-                idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size].tolist()
+            if cfg.rank_weight > 0:
+                batches = state_batches(self.nodes, cfg.batch_size, cfg.seed * 1000 + epoch)
+            else:
+                batches = [
+                    order[b * cfg.batch_size : (b + 1) * cfg.batch_size].tolist()
+                    for b in range(per_epoch)
+                ]
+            bar = tqdm(batches, desc=f"stage 1 epoch {epoch + 1}", disable=not self.progress)
+            for b, idx in enumerate(bar):
                 out = self.model(**self.model.encode([self.contexts[i] for i in idx]))
-                loss = F.mse_loss(out.scores, self.targets[idx].to(device))
+                targets = self.targets[idx].to(device)
+                mse = F.mse_loss(out.scores, targets)
+                loss = mse
+                if cfg.rank_weight > 0:
+                    rank = pairwise_loss(
+                        out.scores,
+                        targets,
+                        self.state_ids[idx].to(device),
+                        self.action_ids[idx].to(device),
+                    )
+                    loss = mse + cfg.rank_weight * rank
+                    self.writer.add_scalar("losses/stage1_rank", rank.item(), epoch * per_epoch + b)
                 step = epoch * per_epoch + b
                 lr = cfg.lr * lr_factor(
                     step, cfg.stage1_epochs * per_epoch, cfg.lr_schedule, cfg.warmup_ratio
@@ -226,9 +318,9 @@ class TripleMTrainer:
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
-                self.writer.add_scalar("losses/stage1_mse", loss.item(), step)
+                self.writer.add_scalar("losses/stage1_mse", mse.item(), step)
                 self.writer.add_scalar("charts/learning_rate", lr, step)
-                bar.set_postfix(mse=f"{loss.item():.3f}")
+                bar.set_postfix(mse=f"{mse.item():.3f}")
             report = self._evaluate(f"stage1-epoch{epoch + 1}", epoch + 1)
             state = {
                 **state,
@@ -310,3 +402,9 @@ class TripleMTrainer:
             hidden.append(out.hidden)
             scores.append(out.scores)
         return torch.cat(hidden), torch.cat(scores), index
+
+
+def _integer_ids(keys: Sequence[str]) -> list[int]:
+    """Maps equal strings to equal integers (in order of first appearance)."""
+    ids: dict[str, int] = {}
+    return [ids.setdefault(k, len(ids)) for k in keys]

@@ -13,6 +13,8 @@ from agents.episode_log import load_episodes
 from agents.grpo import (
     GRPOConfig,
     GRPOPolicy,
+    Rollout,
+    group_advantages,
     obs_to_tensors,
     outcome_advantages,
     process_advantages,
@@ -69,6 +71,28 @@ def test_process_advantages_normalise_over_the_group_then_sum_to_go():
     assert [len(a) for a in equal] == [3, 1, 2]
     for a in equal:
         assert np.all(np.isfinite(a)) and a == pytest.approx(np.zeros(len(a)), abs=1e-6)
+
+
+def test_group_advantages_mix_process_and_outcome_by_the_weight():
+    def rollout(rewards, success):
+        n = len(rewards)
+        return Rollout([{}] * n, np.zeros((n, 3)), np.zeros(n), np.asarray(rewards), success)
+
+    group = [rollout([1.0, 0.0], True), rollout([0.0, 2.0], False)]
+    process = process_advantages([[1.0, 0.0], [0.0, 2.0]])  # pinned above
+    outcome = group_advantages(group, process=False)
+    assert np.stack(outcome) == pytest.approx(np.array([[1.0, 1.0], [-1.0, -1.0]]))
+    for w, got in ((1.0, process), (0.0, outcome)):
+        mixed = group_advantages(group, process=True, process_weight=w)
+        for a, b in zip(mixed, got, strict=True):
+            assert a == pytest.approx(b)
+    z = process_advantages([[1.0, 0.0], [0.0, 2.0]], to_go=False)
+    assert z[0] == pytest.approx([process[0][0] - process[0][1], process[0][1]])
+    step = group_advantages(group, process=True, process_weight=0.5, to_go=False)
+    assert step[1] == pytest.approx([0.5 * z[1][0] - 0.5, 0.5 * z[1][1] - 0.5])
+    half = group_advantages(group, process=True, process_weight=0.25)
+    assert half[1] == pytest.approx([0.25 * 0.6030227 - 0.75, 0.25 * 1.5075567 - 0.75])
+    assert half[0] == pytest.approx(0.25 * process[0] + 0.75)
 
 
 # -------------------------------------------------------------------------------------- policy
@@ -143,6 +167,8 @@ def test_masked_policy_samples_only_allowed_indices():
         ("kl_coef", -0.1),
         ("ent_coef", -1.0),
         ("checkpoint_every", -1),
+        ("process_weight", 1.5),
+        ("process_weight", -0.1),
         ("output_dir", ""),
         ("reward", "dense"),
     ],

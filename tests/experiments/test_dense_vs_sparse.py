@@ -96,3 +96,27 @@ def test_finished_runs_are_skipped(study, monkeypatch):
     monkeypatch.setattr("agents.ppo.train_ppo", lambda *a, **k: calls.append(a))
     dvs.run_all(study, progress=False)
     assert calls == [], "every run already has a summary with the full budget"
+
+
+def test_the_dense_reward_compared_is_the_first_that_is_not_sparse(study):
+    config = dvs.DenseVsSparseConfig(**{**study.to_dict(), "rewards": ("sparse", "similar-only")})
+    for seed in config.seeds:  # a/x: similar-only reaches the sparse final rate at step 48
+        write_run(config, "ppo", "similar-only", "a/x", seed, [0] * 8 + [1] * 8)
+    results = dvs.summarize(config)
+    a = {c["task"]: c for c in results["cells"]}["a/x"]
+    assert a["steps_to_sparse_final"] == 48 and a["efficiency"] == pytest.approx(1.33)
+    table = dvs.markdown_table(results)
+    assert "similar-only final %" in table and "| ppo | a/x | 3/3 | 100.0 | 100.0 | 48 |" in table
+    assert dvs.dense_reward(("sparse", "similar")) == "similar"
+
+
+def test_the_grpo_weighting_reaches_the_runs_and_guards_the_study(study):
+    config = dvs.DenseVsSparseConfig(
+        **{**study.to_dict(), "grpo_process_weight": 0.25, "grpo_process_to_go": False}
+    )
+    grpo = dvs.agent_config(config, "grpo", "similar", "a/x", 0)
+    assert (grpo.process_weight, grpo.process_to_go) == (0.25, False)
+    assert not hasattr(dvs.agent_config(config, "ppo", "similar", "a/x", 0), "process_weight")
+    dvs.DenseVsSparseConfig.save(study, dvs.Path(study.out) / "settings.json")
+    with pytest.raises(FileExistsError, match="reward weighting"):
+        dvs.run(config, progress=False)

@@ -1,6 +1,7 @@
 """SimilarRewardModel: inputs, outputs, checkpoints that load without pickle, clear errors."""
 
 import json
+import os
 from dataclasses import replace
 
 import numpy as np
@@ -245,3 +246,13 @@ def test_config_validation(tiny):
         SimilarRMConfig(image_size=(40, 48))
     with pytest.raises(FileNotFoundError, match="not 'minilm'"):
         SimilarRewardModel(SimilarRMConfig(**{**tiny, "backbone": "/no/such/model"}))
+
+
+@pytest.mark.parametrize("preset", [None, "true"])
+def test_tokenizers_run_serially_unless_the_user_chose(tiny, monkeypatch, preset):
+    if preset is None:
+        monkeypatch.delenv("TOKENIZERS_PARALLELISM", raising=False)
+    else:
+        monkeypatch.setenv("TOKENIZERS_PARALLELISM", preset)
+    SimilarRewardModel(SimilarRMConfig(**tiny))
+    assert os.environ["TOKENIZERS_PARALLELISM"] == (preset or "false")

@@ -10,7 +10,13 @@ from reward_model.modeling import SimilarRewardModel
 from reward_model.modeling_config import SimilarRMConfig
 from reward_model.pairs import build_pairs
 from reward_model.train_config import TrainRMConfig, lr_factor, resolve_device
-from reward_model.trainer import TripleMTrainer, load_optimizer, save_optimizer
+from reward_model.trainer import (
+    TripleMTrainer,
+    load_optimizer,
+    pairwise_loss,
+    save_optimizer,
+    state_batches,
+)
 from similar_gym.records import StepContext, encode_png
 from similar_gym.srm_data import read_steps, step_row, write_pairs, write_steps
 
@@ -106,6 +112,41 @@ def test_stage1_learns_the_toy_task(train_dir, tmp_path, tiny):
     cfg = config(train_dir, tmp_path / "rm", stage1_epochs=12, stage2=False, lr=3e-3)
     result = TripleMTrainer(cfg, tiny, progress=False).train()
     assert result["accuracy"]["all"]["OS"]["acc"] >= 0.8
+
+
+def test_rank_loss_batches_whole_states_and_is_logged(train_dir, tmp_path, tiny):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    nodes = [f"n{i // 3}" for i in range(36)]
+    batches = state_batches(nodes, 8, seed=3)
+    assert sorted(i for b in batches for i in b) == list(range(36))
+    assert all(len({nodes[i] for i in b}) * 3 == len(b) for b in batches)  # whole states
+    assert all(len(b) >= 8 for b in batches[:-1]) and len(batches) <= 36 // 8 + 1
+    assert state_batches(nodes, 8, seed=3) == batches != state_batches(nodes, 8, seed=4)
+
+    out = tmp_path / "rm"
+    cfg = config(train_dir, out, stage1_epochs=12, stage2=False, lr=3e-3, rank_weight=1.0)
+    torch.manual_seed(0)
+    result = TripleMTrainer(cfg, tiny, progress=False).train()
+    assert result["accuracy"]["all"]["OS"]["acc"] >= 0.8
+    events = EventAccumulator(str(out / "tensorboard"))
+    events.Reload()
+    ranks = [e.value for e in events.Scalars("losses/stage1_rank")]
+    assert len(ranks) == 12 * 4 and np.mean(ranks[-4:]) < np.mean(ranks[:4])  # 4 batches of 9
+    with pytest.raises(ValueError, match="rank_weight"):
+        TrainRMConfig(rank_weight=-1.0)
+
+
+def test_pairwise_loss_compares_only_different_actions_of_one_state():
+    scores = torch.tensor([[2.0, 0.0], [0.0, 0.0], [0.0, 9.0], [9.0, 9.0]])
+    targets = torch.tensor([[1.0, 0.0], [0.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
+    states, actions = torch.tensor([0, 0, 0, 1]), torch.tensor([0, 1, 1, 2])
+    # Pairs (0,1) and (0,2) on dimension 0 (row 0 better), (2,0) on dimension 1; rows 1 and 2
+    # share an action and row 3 is alone in its state.
+    expected = -torch.nn.functional.logsigmoid(torch.tensor([2.0, 2.0, 9.0])).mean()
+    assert pairwise_loss(scores, targets, states, actions).item() == pytest.approx(expected.item())
+    none = pairwise_loss(scores[3:], targets[3:], states[3:], actions[3:])
+    assert none.item() == 0.0 and none.requires_grad is False  # no pair, no gradient needed
 
 
 def test_device_is_chosen_and_checked(train_dir, tmp_path, tiny):
