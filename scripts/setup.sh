@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything Similar-Gym needs on a fresh Debian machine with Python 3.11, and nothing
-# twice: Debian's chromium, its headless shell (what the envs run) and fonts, a virtual env in
-# .venv, torch==2.13.0 (CPU) first, then the project with its test tools. Safe to run again: each
-# step is skipped when already done.
+# twice: Debian's chromium, its headless shell (what the envs run), chromedriver and fonts, a
+# virtual env in .venv, torch==2.13.0 (CPU) first, then the project with its test tools. Safe to
+# run again: each step is skipped when already done.
 # `bash scripts/setup.sh --peers` also makes .venv-peers with the peer systems that
 # `similar bench env --peer-python .venv-peers/bin/python` measures beside ours.
 set -euo pipefail
@@ -21,9 +21,9 @@ fi
 apt_missing=()
 command -v chromium >/dev/null 2>&1 || apt_missing+=(chromium)
 command -v chromium-headless-shell >/dev/null 2>&1 || apt_missing+=(chromium-headless-shell)
-if [ "${1:-}" = "--peers" ]; then
-  command -v chromedriver >/dev/null 2>&1 || apt_missing+=(chromium-driver)
-fi
+# chromedriver: Farama's `miniwob` envs drive Chromium through Selenium; the test of the wrapper's
+# adapter for them runs on the real env.
+command -v chromedriver >/dev/null 2>&1 || apt_missing+=(chromium-driver)
 for pkg in fonts-dejavu-core fonts-liberation; do
   dpkg -s "$pkg" >/dev/null 2>&1 || apt_missing+=("$pkg")
 done

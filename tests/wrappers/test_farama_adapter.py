@@ -12,7 +12,7 @@ from wrappers import FaramaMiniWoBAdapter, SimilarRewardWrapper
 DRIVER = os.environ.get("MINIWOB_CHROMEDRIVER") or shutil.which("chromedriver")
 
 pytestmark = pytest.mark.skipif(
-    DRIVER is None, reason="chromedriver is installed by `scripts/setup.sh --peers`"
+    DRIVER is None, reason="chromedriver missing: `bash scripts/setup.sh` installs it"
 )
 
 
