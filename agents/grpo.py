@@ -22,7 +22,9 @@ same ``instance_seed``), the actions sampled from the current policy. Two varian
   (:func:`group_advantages`). With ``process_to_go=False`` a step's process part is its own
   normalised reward rather than the sum to the end: the Similar reward already judges a step
   by where it leads, and a sum over the steps left favours short rollouts whenever the step
-  rewards sit under the group's mean.
+  rewards sit under the group's mean. Mix with ``reward="similar-only"``: with ``"similar"``
+  the process part also carries the env reward, and where a wrong submit costs -1 while every
+  step earns a positive Similar reward, stalling until truncation pays (README, "Session 15").
 
 ``std`` is the population standard deviation (``ddof=0``); a group whose rewards are all equal
 gets zero advantages. The loss of each step is PPO's clipped objective with
