@@ -258,12 +258,12 @@ def markdown_table(results: dict[str, Any]) -> str:
 
     for c in results["cells"]:
         sparse = c["rewards"].get("sparse", {}).get("final_success")
-        similar = c["rewards"].get(dense, {}).get("final_success")
+        dense_final = c["rewards"].get(dense, {}).get("final_success")
         eff = "-" if c.get("efficiency") is None else f"{c['efficiency']:.2f}x"
         reach = c.get("steps_to_sparse_final") or "-"
         seeds = "/".join(str(c["rewards"].get(r, {}).get("seeds", 0)) for r in cfg["rewards"])
         lines.append(
-            f"| {c['algo']} | {c['task']} | {seeds} | {pct(sparse)} | {pct(similar)} | {reach} "
+            f"| {c['algo']} | {c['task']} | {seeds} | {pct(sparse)} | {pct(dense_final)} | {reach} "
             f"| {eff} | {c.get('note', '')} |"
         )
     lines.append("")

@@ -284,18 +284,19 @@ class TripleMTrainer:
         per_epoch = (n + cfg.batch_size - 1) // cfg.batch_size
         for epoch in range(state["stage1"], cfg.stage1_epochs):
             self.model.train()
-            order = torch.randperm(
-                n, generator=torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
-            )
             if cfg.rank_weight > 0:
                 batches = state_batches(self.nodes, cfg.batch_size, cfg.seed * 1000 + epoch)
             else:
+                order = torch.randperm(
+                    n, generator=torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
+                )
                 batches = [
                     order[b * cfg.batch_size : (b + 1) * cfg.batch_size].tolist()
                     for b in range(per_epoch)
                 ]
             bar = tqdm(batches, desc=f"stage 1 epoch {epoch + 1}", disable=not self.progress)
             for b, idx in enumerate(bar):
+                step = epoch * per_epoch + b
                 out = self.model(**self.model.encode([self.contexts[i] for i in idx]))
                 targets = self.targets[idx].to(device)
                 mse = F.mse_loss(out.scores, targets)
@@ -308,8 +309,7 @@ class TripleMTrainer:
                         self.action_ids[idx].to(device),
                     )
                     loss = mse + cfg.rank_weight * rank
-                    self.writer.add_scalar("losses/stage1_rank", rank.item(), epoch * per_epoch + b)
-                step = epoch * per_epoch + b
+                    self.writer.add_scalar("losses/stage1_rank", rank.item(), step)
                 lr = cfg.lr * lr_factor(
                     step, cfg.stage1_epochs * per_epoch, cfg.lr_schedule, cfg.warmup_ratio
                 )
