@@ -45,7 +45,9 @@ def _action(i: int, n_envs: int) -> Any:
     return a if n_envs == 1 else np.array([a] * n_envs, dtype=object)
 
 
-def measure(task: str, steps: int, model_name: str, dtype: str = "auto") -> dict[str, Any]:
+def measure(
+    task: str, steps: int, model_name: str, dtype: str = "auto", overlap: bool | str = True
+) -> dict[str, Any]:
     """Times bare and wrapped steps, single env and vector of 2.
 
     Args:
@@ -53,14 +55,13 @@ def measure(task: str, steps: int, model_name: str, dtype: str = "auto") -> dict
         steps: Timed steps per setup.
         model_name: ``"default"`` or a checkpoint folder.
         dtype: The dtype the model scores in, as the wrappers' ``dtype`` (default theirs).
+        overlap: The wrappers' ``overlap`` (default theirs: a scoring process).
     """
     import gymnasium as gym
 
     import similar_gym  # noqa: F401  (registers Similar/Web-v0)
-    from reward_model.modeling import SimilarRewardModel
     from wrappers import SimilarRewardVectorWrapper, SimilarRewardWrapper
 
-    model = SimilarRewardModel.from_pretrained(model_name, dtype=dtype)
     kwargs = {"task": task, "max_steps": steps + 10}
     setups = {
         "single": (lambda: gym.make("Similar/Web-v0", **kwargs), SimilarRewardWrapper, 1),
@@ -74,13 +75,17 @@ def measure(task: str, steps: int, model_name: str, dtype: str = "auto") -> dict
         ),
     }
     results: dict[str, Any] = {}
+    scored_dtype = ""
     for mode, (make, wrap, n_envs) in setups.items():
         env = make()
+        wrapped_env = None
         try:
             bare = _time_steps(env, steps, n_envs)
-            wrapped = _time_steps(wrap(env, model=model), steps, n_envs)
+            wrapped_env = wrap(env, model=model_name, dtype=dtype, overlap=overlap)
+            scored_dtype = dtype_name(wrapped_env.model)
+            wrapped = _time_steps(wrapped_env, steps, n_envs)
         finally:
-            env.close()
+            (wrapped_env or env).close()
         results[mode] = {"bare_ms": 1000 * bare, "wrapped_ms": 1000 * wrapped}
     for r in results.values():
         r["ratio"] = r["wrapped_ms"] / r["bare_ms"]
@@ -91,7 +96,8 @@ def measure(task: str, steps: int, model_name: str, dtype: str = "auto") -> dict
             "task": task,
             "steps": steps,
             "model": model_name,
-            "dtype": dtype_name(model),
+            "dtype": scored_dtype,
+            "overlap": overlap,
             "cpu_count": os.cpu_count(),
             "load_avg_after": os.getloadavg(),
         },
@@ -102,7 +108,8 @@ def measure(task: str, steps: int, model_name: str, dtype: str = "auto") -> dict
 
 def run(args: argparse.Namespace) -> int:
     """Runs ``similar bench wrapper`` from parsed arguments."""
-    report = measure(args.task, args.steps, args.model, args.dtype)
+    overlap = {"auto": True, "none": False}.get(args.overlap, args.overlap)
+    report = measure(args.task, args.steps, args.model, args.dtype, overlap)
     if emit_report(report, args.out, args.json):
         return 0
     for mode, r in report["results"].items():
@@ -122,6 +129,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--model", default="default", help="'default' or a checkpoint folder")
     add_dtype_argument(parser, "auto", "the wrappers")
+    parser.add_argument(
+        "--overlap",
+        default="auto",
+        choices=("auto", "process", "thread", "none"),
+        help="where the wrappers score during the env's step; auto = a scoring process for a "
+        "named model (default: %(default)s, as the wrappers)",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.add_argument("--out", default=None, help="also write the JSON report here")
 

@@ -25,7 +25,7 @@ import hashlib
 import json
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -254,6 +254,16 @@ class SimilarRewardModel(nn.Module):
             return batch
         batch["vit_pixel_values"] = torch.stack([self._pixels(c) for c in contexts])
         return batch
+
+    def shrink(self, ctx: StepContext) -> StepContext:
+        """``ctx`` with its screenshot as small as this model reads it; the same scores.
+
+        The screenshot becomes the ``uint8`` array at ``config.image_size`` that the model
+        resizes it to anyway (``None`` for a text-only model), and ``extras`` are dropped: what
+        a scoring process is sent (:class:`wrappers.scoring.ScoringProcess`).
+        """
+        image = _resized(ctx, self.config.image_size) if self.config.use_image else None
+        return replace(ctx, screenshot=image, extras={})
 
     def _pixels(self, ctx: StepContext) -> torch.Tensor:
         """The screenshot tensor, cached per encoded screenshot (pairs share their state's)."""

@@ -20,6 +20,7 @@ MODULES = [
     "reward_model.mcts_p",
     "wrappers",
     "wrappers.mcts",
+    "wrappers.scoring",
     "wrappers.search",
     "wrappers.similar_reward",
 ]

@@ -93,7 +93,7 @@ class SimilarWebAdapter:
         The canonical action text comes from the action grammar and the target from the
         element's line in ``info["page_text"]``. Wrappers score this guess while the env
         steps and check it against the real ``info`` afterwards (see
-        :class:`~wrappers.similar_reward.EarlyScorer`), so a wrong guess costs time, never
+        :class:`~wrappers.scoring.EarlyScorer`), so a wrong guess costs time, never
         a wrong reward.
 
         Returns:
@@ -111,6 +111,15 @@ class SimilarWebAdapter:
             target = describe_element(line) if line else ""
         return {"action": parsed.to_text(), "action_target": target}
 
+    @staticmethod
+    def screenshot(obs: Any) -> Any:
+        """The screenshot the next step's context will carry (``obs["screenshot"]``, or None).
+
+        Optional for adapters: wrappers that score in a process use it to shrink the next
+        screenshot while they wait for the model (:meth:`wrappers.scoring.EarlyScorer.prefetch`).
+        """
+        return obs.get("screenshot") if isinstance(obs, Mapping) else None
+
     def context(
         self,
         obs: Any,
@@ -127,7 +136,7 @@ class SimilarWebAdapter:
                 f"info has no {', '.join(map(repr, missing))}: SimilarWebAdapter reads "
                 "Similar/Web-v0's info; pass an adapter for this env"
             )
-        screenshot = obs.get("screenshot") if isinstance(obs, Mapping) else None
+        screenshot = self.screenshot(obs)
         executed = next_info.get("action")
         if executed is None:
             executed = action if isinstance(action, str) else f"invalid action {action!r}"

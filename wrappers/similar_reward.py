@@ -9,7 +9,7 @@ it, and mix the Similar reward with the env's own reward (:class:`RewardMix`).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ import numpy as np
 from reward_model.dimensions import CODES
 from similar_gym.records import StepContext, describe_action
 from wrappers.adapters import AdapterError, StepAdapter, default_adapter
+from wrappers.scoring import check_overlap, early_scorer
 
 #: Keys of ``info["similar"]``: the five raw dimension estimates, the Similar reward and the
 #: reward the wrapper returned.
@@ -103,44 +104,6 @@ def check_context(ctx: Any, model: Any, adapter: StepAdapter) -> StepContext:
     return ctx
 
 
-class EarlyScorer:
-    """Scores steps in a background thread while the env executes them.
-
-    Envs that can say before a step what its ``info`` will report about the action (Similar-Gym's
-    ``WebEnv.action_info``) let a wrapper build the step's context first and score it while the
-    browser works; after the step, the context is rebuilt from the real ``info`` and rescored
-    only if it came out different. Scoring then costs the wrapper little more than the time the
-    model takes beyond the env's step.
-
-    Args:
-        model: The model whose ``score`` runs in the thread.
-    """
-
-    def __init__(self, model: Any):
-        self.model = model
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="similar-score")
-
-    def submit(self, contexts: list[StepContext]) -> tuple[list[StepContext], Future]:
-        """Starts scoring ``contexts``; pass the result to :meth:`settle`."""
-        return contexts, self._pool.submit(self.model.score, contexts)
-
-    def settle(
-        self, early: tuple[list[StepContext], Future], contexts: list[StepContext]
-    ) -> dict[str, np.ndarray]:
-        """The scores of ``contexts``: the early ones if the steps are the same, else fresh."""
-        guessed, future = early
-        scores = future.result()  # also when unused: one model call at a time
-        same = len(guessed) == len(contexts) and all(
-            (g.action, g.target) == (c.action, c.target)
-            for g, c in zip(guessed, contexts, strict=True)
-        )
-        return scores if same else self.model.score(contexts)
-
-    def close(self) -> None:
-        """Stops the thread."""
-        self._pool.shutdown(wait=True)
-
-
 def action_previewer(env: Any) -> Callable[[Any], dict[str, Any]] | None:
     """The env's ``action_info`` (what a step's info will say about an action), if it has one."""
     preview = getattr(getattr(env, "unwrapped", None), "action_info", None)
@@ -172,9 +135,12 @@ class SimilarRewardWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         mode: ``"add"`` or ``"replace"`` (see :class:`RewardMix`).
         scale: Factor on the Similar reward.
         weights: Per-dimension weights; ``None`` uses the model's mixed reward.
-        overlap: Score each step while the env executes it when the env can describe an action
-            before stepping (``Similar/Web-v0`` can; see :class:`EarlyScorer`). Rewards are
-            the same either way.
+        overlap: Score each step while the env executes it, when the env can describe an
+            action before stepping (``Similar/Web-v0`` can; see :mod:`wrappers.scoring`):
+            ``True`` scores in a child process when ``model`` is a name or folder and in a
+            thread for a model object; ``"thread"`` or ``"process"`` choose; ``False`` scores
+            after the step. Rewards are the same either way (up to float rounding across
+            processes).
         dtype: The dtype a model loaded by name scores in: ``"auto"`` (bfloat16 on CPUs that
             multiply it natively, float32 elsewhere; see
             :func:`reward_model.modeling.resolve_dtype` for how close the two are),
@@ -207,7 +173,7 @@ class SimilarRewardWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         mode: str = "add",
         scale: float = 1.0,
         weights: Mapping[str, float] | None = None,
-        overlap: bool = True,
+        overlap: bool | str = True,
         dtype: str | None = "auto",
     ):
         gym.utils.RecordConstructorArgs.__init__(
@@ -221,11 +187,14 @@ class SimilarRewardWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
             dtype=dtype,
         )
         gym.Wrapper.__init__(self, env)
+        check_overlap(overlap)
         self.adapter = adapter or default_adapter(env)
         self.mix = RewardMix(mode, scale, weights)
         self.model = load_model(model, dtype)
         self._preview = action_previewer(env) if overlap else None
-        self._early = EarlyScorer(self.model) if self._preview is not None else None
+        self._early = (
+            early_scorer(overlap, self.model, model, dtype) if self._preview is not None else None
+        )
         self._obs: Any = None
         self._info: dict[str, Any] = {}
         self._history: list[str] = []
@@ -244,8 +213,13 @@ class SimilarRewardWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         if self._early is not None and self._preview is not None:
             early = self._early.submit([self._context(action, self._preview(action))])
         obs, reward, terminated, truncated, info = self.env.step(action)
+        if early is not None and self._early is not None:
+            self._early.prefetch([_screenshot(self.adapter, obs)])
         ctx = self._context(action, info)
-        scores = self._early.settle(early, [ctx]) if early else self.model.score([ctx])
+        if self._early is not None:
+            scores = self._early.settle(early, [ctx]) if early else self._early.score([ctx])
+        else:
+            scores = self.model.score([ctx])
         similar = self.mix.similar(scores)
         mixed = self.mix.mix(reward, similar)
         info = dict(info)
@@ -266,6 +240,12 @@ class SimilarRewardWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
             self._early.close()
             self._early = None
         super().close()
+
+
+def _screenshot(adapter: StepAdapter, obs: Any) -> Any:
+    """The screenshot ``adapter`` will put in the next context, if it can say."""
+    screenshot = getattr(adapter, "screenshot", None)
+    return screenshot(obs) if callable(screenshot) else None
 
 
 def _unbatch_obs(obs: Any, i: int) -> Any:
@@ -306,8 +286,8 @@ class SimilarRewardVectorWrapper(gym.vector.VectorWrapper):
         weights: Per-dimension weights; ``None`` uses the model's mixed reward.
         overlap: Score the steps while the sub-envs execute them, from the adapter's guess
             (``adapter.preview(info, action)``; :class:`~wrappers.adapters.SimilarWebAdapter`
-            has one for text actions), checked against the real infos afterwards. Rewards are
-            the same either way.
+            has one for text actions), checked against the real infos afterwards; ``True``,
+            ``"thread"``, ``"process"`` or ``False`` as for :class:`SimilarRewardWrapper`.
         dtype: As for :class:`SimilarRewardWrapper`.
     """
 
@@ -319,10 +299,11 @@ class SimilarRewardVectorWrapper(gym.vector.VectorWrapper):
         mode: str = "add",
         scale: float = 1.0,
         weights: Mapping[str, float] | None = None,
-        overlap: bool = True,
+        overlap: bool | str = True,
         dtype: str | None = "auto",
     ):
         super().__init__(env)
+        check_overlap(overlap)
         autoreset = env.metadata.get("autoreset_mode", gym.vector.AutoresetMode.NEXT_STEP)
         if autoreset != gym.vector.AutoresetMode.NEXT_STEP:
             raise ValueError(f"autoreset mode {autoreset} is not supported; use NEXT_STEP")
@@ -331,7 +312,9 @@ class SimilarRewardVectorWrapper(gym.vector.VectorWrapper):
         self.model = load_model(model, dtype)
         preview = getattr(self.adapter, "preview", None)
         self._preview = preview if overlap and callable(preview) else None
-        self._early = EarlyScorer(self.model) if self._preview is not None else None
+        self._early = (
+            early_scorer(overlap, self.model, model, dtype) if self._preview is not None else None
+        )
         n = env.num_envs
         self._obs: list[Any] = [None] * n
         self._info: list[dict[str, Any]] = [{} for _ in range(n)]
@@ -347,8 +330,8 @@ class SimilarRewardVectorWrapper(gym.vector.VectorWrapper):
         self._resetting[:] = False
         return obs, infos
 
-    def _remember(self, obs: Any, infos: Mapping[str, Any], i: int) -> None:
-        self._obs[i] = _unbatch_obs(obs, i)
+    def _remember(self, obs: Any, infos: Mapping[str, Any], i: int, unbatched: Any = None) -> None:
+        self._obs[i] = _unbatch_obs(obs, i) if unbatched is None else unbatched
         self._info[i] = _unbatch_info(infos, i)
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict]:
@@ -359,13 +342,18 @@ class SimilarRewardVectorWrapper(gym.vector.VectorWrapper):
         early = self._score_early(actions, scored)
         obs, rewards, terminated, truncated, infos = self.env.step(actions)
         contexts = [self._context(i, actions, _unbatch_info(infos, i)) for i in scored]
+        next_obs = [_unbatch_obs(obs, i) for i in range(self.num_envs)]
+        if early is not None and self._early is not None:
+            self._early.prefetch([_screenshot(self.adapter, o) for o in next_obs])
         out_rewards = np.asarray(rewards, dtype=np.float64).copy()
         table = {k: np.zeros(self.num_envs) for k in SIMILAR_KEYS}
         if contexts:
-            if early is not None and self._early is not None:
+            if self._early is None:
+                scores = self.model.score(contexts)
+            elif early is not None:
                 scores = self._early.settle(early, contexts)
             else:
-                scores = self.model.score(contexts)
+                scores = self._early.score(contexts)
             similar = self.mix.similar(scores)
             mixed = self.mix.mix(out_rewards[scored], similar)
             out_rewards[scored] = mixed
@@ -379,7 +367,7 @@ class SimilarRewardVectorWrapper(gym.vector.VectorWrapper):
         for i in range(self.num_envs):
             if self._resetting[i]:
                 self._history[i] = []
-            self._remember(obs, infos, i)
+            self._remember(obs, infos, i, next_obs[i])
         self._resetting = np.logical_or(terminated, truncated)
         return obs, out_rewards, terminated, truncated, infos
 

@@ -1,0 +1,86 @@
+"""Scoring during the env's step: the child scoring process and the choice of backend."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from similar_gym.records import StepContext
+from wrappers import SimilarRewardVectorWrapper, SimilarRewardWrapper
+from wrappers.scoring import ScoringError, ScoringProcess, early_scorer
+
+TASK = "shop/buy-product"
+ACTIONS = ["click(3)", 'scroll("down")', "this is not an action", 'fill(2, "boots")', "noop()"]
+
+
+class ConstantModel:
+    config = type("Config", (), {"use_image": True})()
+
+    def score(self, contexts):
+        return {"reward": np.ones(len(contexts))}
+
+
+def _rollout(env):
+    env.reset(seed=0)
+    steps = [env.step(a) for a in ACTIONS]
+    return [r for _, r, _, _, _ in steps], [i["similar"] for *_, i in steps]
+
+
+def test_a_named_model_scores_in_a_child_process_what_it_scores_here(make_env):
+    here = SimilarRewardWrapper(make_env(task=TASK), dtype="float32", overlap=False)
+    there = SimilarRewardWrapper(make_env(task=TASK), dtype="float32", overlap="process")
+    child = there._early.process
+    assert here._early is None and child is not None
+    try:
+        rewards, infos = _rollout(there)
+        shot, small = there._early._prefetched[0]
+        assert shot is there._obs["screenshot"], "the next screenshot was shrunk in advance"
+        assert small.shape == (*there.model.config.image_size, 3)
+        expected, expected_infos = _rollout(here)
+    finally:
+        there.close()
+    assert rewards == pytest.approx(expected, abs=1e-4)
+    for got, want in zip(infos, expected_infos, strict=True):
+        assert got == pytest.approx(want, abs=1e-4)
+    assert child._child.poll() is not None, "close() stopped the child"
+    # A named model gets the process by default; a model object gets the thread.
+    auto = SimilarRewardWrapper(make_env(task=TASK), model=here.model)
+    assert auto._early is not None and auto._early.process is None
+    auto.close()
+
+
+def test_the_vector_wrapper_scores_its_batches_in_the_child_too():
+    model_here = None
+    seen = {}
+    for overlap in ("process", False):
+        envs = gym.vector.SyncVectorEnv(
+            [lambda: gym.make("Similar/Web-v0", task=TASK) for _ in range(2)]
+        )
+        env = SimilarRewardVectorWrapper(
+            envs, model=model_here or "default", dtype="float32", overlap=overlap
+        )
+        model_here = env.model
+        assert (env._early is not None and env._early.process is not None) == (overlap == "process")
+        try:
+            env.reset(seed=[0, 1])
+            seen[overlap] = [
+                env.step(np.array([a, "noop()"], dtype=object))[1].tolist() for a in ACTIONS
+            ]
+        finally:
+            env.close()
+    assert np.allclose(seen["process"], seen[False], atol=1e-4)
+
+
+def test_clear_errors_for_a_bad_overlap_or_a_child_that_cannot_load(make_env, tmp_path):
+    with pytest.raises(ValueError, match="overlap must be True, False or one of"):
+        SimilarRewardWrapper(gym.make("CartPole-v1"), model=ConstantModel(), overlap="fork")
+    with pytest.raises(ValueError, match="pass the model by name or folder"):
+        SimilarRewardWrapper(make_env(task=TASK), model=ConstantModel(), overlap="process")
+    model = ConstantModel()
+    assert early_scorer("thread", model, "default", None).process is None
+    broken = ScoringProcess(tmp_path)  # an empty folder: the child fails to load it
+    ctx = StepContext("Buy boots", (), None, '[1] button "Buy"', "click(1)")
+    try:
+        with pytest.raises(ScoringError, match="config.json"):
+            broken.score([ctx])
+    finally:
+        broken.close()
