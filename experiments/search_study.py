@@ -204,6 +204,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for k in ("policy", "candidates", "depth", "simulations", "model", "first_seed", "seed")
     }
     settings["tasks"] = list(args.tasks)
+    if args.dtype != "float32":  # runs before the option existed scored in float32
+        settings["dtype"] = args.dtype
     meta = out / "settings.json"
     if meta.exists() and json.loads(meta.read_text()) != settings:
         raise SystemExit(f"{out} holds a run with other settings ({meta}); use another --out")
@@ -221,7 +223,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     )
     envs: dict[str, Any] = {"base": env}
     if "search" in args.conditions:
-        envs["search"] = MCTSWrapper(env, model=args.model, **search_kwargs)
+        envs["search"] = MCTSWrapper(env, model=args.model, dtype=args.dtype, **search_kwargs)
     if "control" in args.conditions:
         envs["control"] = MCTSWrapper(env, model=RandomValueModel(args.seed), **search_kwargs)
     if "oracle-value" in args.conditions:
@@ -269,6 +271,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--depth", type=int, default=0, help="lookahead depth (0 = best-of-N)")
     p.add_argument("--simulations", type=int, default=16, help="simulations when depth > 0")
     p.add_argument("--model", default="default", help="reward model: 'default' or a folder")
+    p.add_argument(
+        "--dtype",
+        default="float32",
+        choices=("auto", "float32", "bfloat16"),
+        help="dtype the model scores in (default: %(default)s, as similar eval)",
+    )
     p.add_argument("--tasks", nargs="+", default=list(HELDOUT_TEMPLATES), help="task ids")
     p.add_argument("--first-seed", type=int, default=1000, help="instance seed of episode 0")
     p.add_argument("--seed", type=int, default=0, help="seeds the policy and the proposer")

@@ -108,6 +108,9 @@ class MCTSWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         weights: Per-dimension weights of the value; ``None``: the model's mixed reward.
         adapter: Builds contexts from this env's steps; default the env's built-in adapter.
         seed: Seeds the proposer's generator; a ``reset(seed=s)`` reseeds it from ``(seed, s)``.
+        dtype: The dtype a model loaded by name scores in, as for
+            :class:`~wrappers.SimilarRewardWrapper` (``"auto"``, ``"float32"``,
+            ``"bfloat16"``); a model object is used as it is.
 
     Raises:
         ValueError: For a discrete-action ``Similar/Web-v0`` (proposed text actions cannot be
@@ -141,6 +144,7 @@ class MCTSWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         weights: Mapping[str, float] | None = None,
         adapter: StepAdapter | None = None,
         seed: int | None = None,
+        dtype: str | None = "auto",
     ):
         gym.utils.RecordConstructorArgs.__init__(
             self,
@@ -155,6 +159,7 @@ class MCTSWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
             weights=weights,
             adapter=adapter,
             seed=seed,
+            dtype=dtype,
         )
         gym.Wrapper.__init__(self, env)
         if num_candidates < 1:
@@ -181,7 +186,7 @@ class MCTSWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self.adapter = adapter or default_adapter(env)
         self._action_info = action_previewer(env)
         self.mix = RewardMix(weights=weights)
-        self.model = load_model(model)
+        self.model = load_model(model, dtype)
         self._seed = seed
         self._rng = np.random.default_rng(seed)
         self._obs: Any = None

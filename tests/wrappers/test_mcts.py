@@ -94,3 +94,20 @@ def test_bad_setups_are_refused(make_env):
         MCTSWrapper(cartpole, model=zero, adapter=SimilarWebAdapter()).step(0)
     with pytest.raises(ValueError, match="num_candidates"):
         MCTSWrapper(cartpole, model=zero, adapter=SimilarWebAdapter(), num_candidates=0)
+
+
+def test_a_model_loaded_by_name_scores_in_the_dtype_asked(make_env):
+    import torch
+
+    from reward_model.modeling import resolve_dtype
+
+    env = make_env(task="mail/send-mail")
+    exact = MCTSWrapper(env, model="default", dtype="float32", num_candidates=2, seed=0)
+    assert exact.model.head.weight.dtype == torch.float32
+    given = MCTSWrapper(env, model=exact.model, num_candidates=2, seed=0)
+    assert given.model is exact.model, "a model object is used as it is"
+    auto = MCTSWrapper(env, model="default", num_candidates=2, seed=0)
+    assert auto.model.head.weight.dtype == resolve_dtype("auto"), "dtype='auto' by default"
+    _, info = exact.reset(seed=0)
+    _, _, _, _, info = exact.step("noop()")
+    assert np.isfinite(info["search"]["values"]).all()

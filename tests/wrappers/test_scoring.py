@@ -80,7 +80,7 @@ def test_clear_errors_for_a_bad_overlap_or_a_child_that_cannot_load(make_env, tm
     broken = ScoringProcess(tmp_path)  # an empty folder: the child fails to load it
     ctx = StepContext("Buy boots", (), None, '[1] button "Buy"', "click(1)")
     try:
-        with pytest.raises(ScoringError, match="config.json"):
+        with pytest.raises(ScoringError, match=r"config\.json"):
             broken.score([ctx])
     finally:
         broken.close()
