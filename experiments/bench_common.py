@@ -1,4 +1,4 @@
-"""What the ``similar bench`` commands share: a positive-integer option, the JSON report."""
+"""What the ``similar bench`` commands share: count options, the dtype option, the JSON report."""
 
 from __future__ import annotations
 
@@ -13,6 +13,14 @@ def positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """``argparse`` type for counts that may be 0."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
     return value
 
 

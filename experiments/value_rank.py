@@ -9,11 +9,18 @@ each value (the model's mixed reward, its total, each of its five dimension esti
 reports how often the oracle's action comes strictly first, and the share a blind pick would
 get (the mean of 1 / candidates).
 
+With ``--greedy-episodes N`` it also plays, per task, ``N`` episodes of the model's *greedy
+policy*: at every state the model scores every valid action and the best is executed
+(:class:`~wrappers.MCTSWrapper` at depth 0 with :class:`~similar_gym.policies.AllValidProposer`).
+Its success rate bounds what the model's values can teach or pick on their own: a dense reward
+whose favourite step fails the task teaches the failure, and a search that trusts it repeats it.
+
 Writes ``results.json`` and ``table.md`` to ``--out``.
 
 Example::
 
     python -m experiments.value_rank --model default --instances 10 --out runs/value_rank
+    python -m experiments.value_rank --tasks miniwob/enter-text --greedy-episodes 20
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from experiments.bench_common import positive_int
+from experiments.bench_common import non_negative_int, positive_int
 from reward_model.dimensions import CODES
 from reward_model.mcts_p_config import HELDOUT_TEMPLATES
 
@@ -92,6 +99,39 @@ def rank_episode(
     return rows
 
 
+def greedy_episode(search: Any, task: str, seed: int) -> dict[str, Any]:
+    """Plays one episode of a model's greedy policy.
+
+    Args:
+        search: An :class:`~wrappers.MCTSWrapper` with depth 0 whose proposer offers every
+            valid action (it executes the model's favourite; the agent's ``noop()`` is one of
+            the candidates).
+        task: The task id.
+        seed: The instance seed.
+
+    Returns:
+        ``{"success": bool, "steps": int}``.
+    """
+    search.reset(seed=seed, options={"task": task})
+    steps = 0
+    while True:
+        _obs, _r, terminated, truncated, info = search.step("noop()")
+        steps += 1
+        if terminated or truncated:
+            return {"success": bool(info.get("success")), "steps": steps}
+
+
+def summarize_greedy(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Success rate and mean length of greedy episodes (empty dict for none)."""
+    if not rows:
+        return {}
+    return {
+        "greedy_episodes": len(rows),
+        "greedy_success": float(np.mean([r["success"] for r in rows])),
+        "greedy_steps": float(np.mean([r["steps"] for r in rows])),
+    }
+
+
 def summarize(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Share of states where each value ranks the oracle's action first, and a blind pick's."""
     rows = [r for r in rows if r["candidates"] > 1]
@@ -104,13 +144,41 @@ def summarize(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 def markdown_table(results: dict[str, Any]) -> str:
     """One row per task (and one for all), one column per value."""
+    greedy = bool(results.get("greedy_episodes"))
     head = ["tasks", "states", "blind pick", *VALUES]
+    head += ["greedy success %", "greedy steps"] if greedy else []
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for name, res in [*results["by_task"].items(), ("all", results["all"])]:
         cells = [name, str(res["states"]), f"{100 * res.get('blind', 0):.1f}"]
         cells += [f"{100 * res.get(v, 0):.1f}" for v in VALUES]
+        if greedy:
+            cells += [f"{100 * res['greedy_success']:.1f}", f"{res['greedy_steps']:.1f}"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def play_greedy(args: argparse.Namespace, model: Any) -> dict[str, list[dict[str, Any]]]:
+    """Plays ``args.greedy_episodes`` greedy episodes per task; per task, their rows."""
+    import gymnasium as gym
+    from tqdm.auto import tqdm
+
+    from similar_gym.policies import AllValidProposer
+    from wrappers import MCTSWrapper
+
+    kwargs = {} if args.max_steps is None else {"max_steps": args.max_steps}
+    env = gym.make("Similar/Web-v0", task=list(args.tasks), **kwargs)
+    search = MCTSWrapper(
+        env, model=model, proposer=AllValidProposer(), num_candidates=10_000, seed=args.seed
+    )
+    n = args.greedy_episodes
+    games = [(t, args.first_seed + i) for t in args.tasks for i in range(n)]
+    out: dict[str, list[dict[str, Any]]] = {t: [] for t in args.tasks}
+    try:
+        for task, seed in tqdm(games, desc="greedy episodes", disable=args.quiet):
+            out[task].append(greedy_episode(search, task, seed))
+    finally:
+        search.close()
+    return out
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -135,14 +203,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             by_task[task] += rank_episode(env, obs, info, model, adapter, rng, args.others)
     finally:
         env.close()
+    greedy = play_greedy(args, model) if args.greedy_episodes else {t: [] for t in args.tasks}
+    by_task_out = {t: {**summarize(r), **summarize_greedy(greedy[t])} for t, r in by_task.items()}
     results = {
         "model": args.model,
         "dtype": args.dtype,
         "others": args.others,
         "instances": args.instances,
         "first_seed": args.first_seed,
-        "by_task": {t: summarize(r) for t, r in by_task.items()},
-        "all": summarize([r for rows in by_task.values() for r in rows]),
+        "greedy_episodes": args.greedy_episodes,
+        "max_steps": args.max_steps,
+        "by_task": by_task_out,
+        "all": {
+            **summarize([r for rows in by_task.values() for r in rows]),
+            **summarize_greedy([g for rows in greedy.values() for g in rows]),
+        },
     }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -165,6 +240,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--first-seed", type=int, default=1000, help="instance seed of episode 0")
     p.add_argument("--others", type=positive_int, default=4, help="random candidates per state")
     p.add_argument("--seed", type=int, default=0, help="seeds the random candidates")
+    p.add_argument(
+        "--greedy-episodes",
+        type=non_negative_int,
+        default=0,
+        help="episodes per task of the model's greedy policy (default 0: none)",
+    )
+    p.add_argument(
+        "--max-steps", type=positive_int, default=None, help="step limit of greedy episodes"
+    )
     p.add_argument("--out", default="runs/value_rank", help="output folder")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p

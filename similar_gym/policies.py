@@ -244,6 +244,25 @@ class SampledProposer:
         return out
 
 
+class AllValidProposer:
+    """Every valid action of the state (``info["valid_actions"]``), in the env's order.
+
+    With it, :class:`~wrappers.MCTSWrapper` at depth 0 executes the value's favourite of all
+    the actions on offer: the greedy policy of a reward model.
+    """
+
+    def __call__(
+        self,
+        obs: dict[str, Any],
+        info: dict[str, Any],
+        env: WebEnv | None,
+        rng: np.random.Generator,
+        n: int,
+    ) -> list[str]:
+        """Returns the first ``n`` distinct valid actions."""
+        return _distinct(list(info.get("valid_actions") or []), n)
+
+
 class FunctionProposer:
     """Wraps any callable ``fn(obs, info) -> list[str]`` (an LLM agent, a script) as a proposer.
 
@@ -270,7 +289,8 @@ def make_proposer(spec: str) -> Proposer:
     """Builds a proposer from a short spec.
 
     Args:
-        spec: ``"random"``, ``"oracle:EPS"`` (noisy oracle, e.g. ``"oracle:0.2"``),
+        spec: ``"random"``, ``"all"`` (every valid action), ``"oracle:EPS"`` (noisy oracle,
+            e.g. ``"oracle:0.2"``),
             ``"near-miss"``, ``"samples:SPEC"`` (independent single draws of ``SPEC``, see
             :class:`SampledProposer`; e.g. ``"samples:oracle:0.5"``), or ``"+"``-joined
             ``name*count`` parts for a mixture (``"oracle:0*1+near-miss*2+random*1"``).
@@ -290,6 +310,8 @@ def make_proposer(spec: str) -> Proposer:
     name, _, arg = spec.partition(":")
     if name == "random":
         return RandomProposer()
+    if name == "all":
+        return AllValidProposer()
     if name == "oracle":
         return NoisyOracleProposer(float(arg) if arg else 0.2)
     if name == "near-miss":
@@ -297,5 +319,6 @@ def make_proposer(spec: str) -> Proposer:
     if name == "samples" and arg:
         return SampledProposer(make_proposer(arg))
     raise ValueError(
-        f"unknown proposer {spec!r}: use random, oracle:EPS, near-miss, samples:SPEC or a mixture"
+        f"unknown proposer {spec!r}: use random, all, oracle:EPS, near-miss, samples:SPEC or "
+        "a mixture"
     )
