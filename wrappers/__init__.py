@@ -4,6 +4,8 @@
 * :class:`MCTSWrapper`: inference-time search over candidate actions with the model as value
   (the search itself: :func:`wrappers.search.search`, plain functions).
 * :mod:`wrappers.adapters`: how an env's steps become :class:`~similar_gym.records.StepContext`.
+* :mod:`wrappers.scoring`: where the wrappers score while the env steps (a thread, or a child
+  process for a model given by name).
 
 Imports are lazy (as in gymnasium's ``wrappers/__init__.py``): ``import wrappers`` starts no
 torch until a wrapper is used.
