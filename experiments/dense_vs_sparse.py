@@ -6,7 +6,9 @@ logs the study draws success rate against env steps (mean over seeds, 95% t-inte
 measures sample efficiency: the sparse run's final success rate (mean over seeds, last quarter of
 the budget) and the env steps the Similar run needs to reach it (its seed-mean curve); the
 target is reaching it in at most half the budget (>= 2x). Where the sparse runs never succeed
-there is nothing to reach and the study says so instead of printing a ratio.
+there is nothing to reach and the study says so instead of printing a ratio. Where the sparse
+runs never rise above their first bin (they did not learn), any Similar run reaches their final
+rate at once: the ratio is printed but marked as a floor and not counted as meeting 2x.
 
 Writes ``results.json``, ``table.md`` and ``curves.png`` in ``OUT``. Interrupted runs resume
 (finished runs are skipped), so the same command continues a study.
@@ -197,9 +199,10 @@ def summarize(config: DenseVsSparseConfig) -> dict[str, Any]:
                 }
             cell.update(_efficiency(cell["rewards"], total, width, dense_reward(config.rewards)))
             out["cells"].append(cell)
-    met = [c["efficiency"] >= 2 for c in out["cells"] if c.get("efficiency") is not None]
-    out["cells_with_ratio"] = len(met)
-    out["cells_meeting_2x"] = int(sum(met))
+    ratios = [c for c in out["cells"] if c.get("efficiency") is not None and not c.get("floor")]
+    out["cells_with_ratio"] = len(ratios)
+    out["cells_meeting_2x"] = int(sum(c["efficiency"] >= 2 for c in ratios))
+    out["cells_floor"] = sum(bool(c.get("floor")) for c in out["cells"])
     return out
 
 
@@ -232,7 +235,15 @@ def _efficiency(rewards: dict[str, Any], total: int, width: int, dense: str) -> 
     steps = steps_to_reach(curve, target, width)
     if steps is None:
         return {"efficiency": 0.0, "steps_to_sparse_final": None, "note": "never reached"}
-    return {"efficiency": round(total / steps, 2), "steps_to_sparse_final": steps, "note": ""}
+    out = {"efficiency": round(total / steps, 2), "steps_to_sparse_final": steps, "note": ""}
+    sparse_curve = [v for v in rewards["sparse"]["curve_mean"] if v is not None]
+    if sparse_curve and sparse_curve[0] >= target:
+        out["floor"] = True
+        out["note"] = (
+            f"floor: sparse's first bin ({100 * sparse_curve[0]:.1f} %) is already its final "
+            "rate (it did not learn), so the ratio measures no speed-up"
+        )
+    return out
 
 
 def _nan_none(v: float) -> float | None:
@@ -269,7 +280,8 @@ def markdown_table(results: dict[str, Any]) -> str:
     lines.append("")
     lines.append(
         f"Cells with a ratio: {results['cells_with_ratio']}; meeting >= 2x: "
-        f"{results['cells_meeting_2x']}."
+        f"{results['cells_meeting_2x']}; at the floor (not counted): "
+        f"{results.get('cells_floor', 0)}."
     )
     return "\n".join(lines) + "\n"
 

@@ -149,8 +149,9 @@ def markdown_table(results: dict[str, Any]) -> str:
     head += ["greedy success %", "greedy steps"] if greedy else []
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for name, res in [*results["by_task"].items(), ("all", results["all"])]:
-        cells = [name, str(res["states"]), f"{100 * res.get('blind', 0):.1f}"]
-        cells += [f"{100 * res.get(v, 0):.1f}" for v in VALUES]
+        ranked = bool(res.get("states"))  # tasks without an oracle have no states to rank
+        cells = [name, str(res["states"]), f"{100 * res['blind']:.1f}" if ranked else "-"]
+        cells += [f"{100 * res[v]:.1f}" if ranked else "-" for v in VALUES]
         if greedy:
             cells += [f"{100 * res['greedy_success']:.1f}", f"{res['greedy_steps']:.1f}"]
         lines.append("| " + " | ".join(cells) + " |")

@@ -49,6 +49,21 @@ def study(tmp_path):
     return config
 
 
+def test_a_sparse_run_that_never_learns_gives_a_floor_not_a_speed_up(study):
+    floor = dvs.DenseVsSparseConfig(**{**study.to_dict(), "tasks": ("c/z",), "out": study.out})
+    for seed in floor.seeds:
+        # c/z: sparse stays at 25 % from its first bin on; similar climbs from 25 % to 100 %.
+        write_run(floor, "ppo", "sparse", "c/z", seed, [1, 0, 0, 0] * 4)
+        write_run(floor, "ppo", "similar", "c/z", seed, [1, 0, 0, 0] + [1] * 12)
+    results = dvs.summarize(floor)
+    (c,) = results["cells"]
+    assert c["efficiency"] == 4.0 and c["floor"] and c["note"].startswith("floor: sparse's first")
+    assert results["cells_with_ratio"] == 0 and results["cells_meeting_2x"] == 0
+    assert results["cells_floor"] == 1 and "at the floor (not counted): 1" in dvs.markdown_table(
+        results
+    )
+
+
 def test_summary_measures_sample_efficiency_and_says_when_it_cannot(study):
     results = dvs.summarize(study)
     cells = {c["task"]: c for c in results["cells"]}
