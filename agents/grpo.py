@@ -25,6 +25,9 @@ same ``instance_seed``), the actions sampled from the current policy. Two varian
   rewards sit under the group's mean. Mix with ``reward="similar-only"``: with ``"similar"``
   the process part also carries the env reward, and where a wrong submit costs -1 while every
   step earns a positive Similar reward, stalling until truncation pays (README, "Session 15").
+  With ``process_decay_steps > 0`` the weight falls linearly from ``process_weight`` to 0 over
+  that many env steps (:func:`process_weight_at`): the dense reward shapes the first updates,
+  the success alone the later ones.
 
 ``std`` is the population standard deviation (``ddof=0``); a group whose rewards are all equal
 gets zero advantages. The loss of each step is PPO's clipped objective with
@@ -330,6 +333,23 @@ def group_advantages(
     return [w * p + (1.0 - w) * o for p, o in zip(steps, outcome_steps, strict=True)]
 
 
+def process_weight_at(weight: float, decay_steps: int, step: int) -> float:
+    """The process weight ``w`` of the groups collected from env step ``step`` on.
+
+    Args:
+        weight: ``GRPOConfig.process_weight``, the weight at step 0.
+        decay_steps: ``GRPOConfig.process_decay_steps``: the weight reaches 0 there and stays
+            (0: ``weight`` throughout).
+        step: Env steps done before the group.
+
+    Returns:
+        ``weight * max(0, 1 - step / decay_steps)``, or ``weight`` without decay.
+    """
+    if decay_steps <= 0:
+        return weight
+    return weight * max(0.0, 1.0 - step / decay_steps)
+
+
 # ----------------------------------------------------------------------------------------------
 # Checkpoints (safetensors + JSON, no pickle)
 # ----------------------------------------------------------------------------------------------
@@ -430,6 +450,9 @@ def train_grpo(
             # 1. Rollouts: groups of G episodes, each group on one task instance.
             rollouts: list[Rollout] = []
             advantages: list[np.ndarray] = []
+            weight = process_weight_at(
+                config.process_weight, config.process_decay_steps, global_step
+            )
             for _ in range(config.groups_per_update):
                 instance_seed = int(rng.integers(2**31 - 1))
                 instance_seeds.append(instance_seed)
@@ -443,9 +466,7 @@ def train_grpo(
                     group.append(rollout)
                 bar.set_postfix(success=f"{logger.success_rate:.2f}", episodes=logger.episodes)
                 rollouts += group
-                advantages += group_advantages(
-                    group, process, config.process_weight, config.process_to_go
-                )
+                advantages += group_advantages(group, process, weight, config.process_to_go)
 
             # 2. Flatten the steps of the update.
             obs = obs_to_tensors([o for r in rollouts for o in r.observations])
@@ -501,6 +522,8 @@ def train_grpo(
                 if values:
                     writer.add_scalar(f"losses/{name}", float(np.mean(values)), global_step)
             writer.add_scalar("charts/learning_rate", optimizer.param_groups[0]["lr"], global_step)
+            if process:
+                writer.add_scalar("charts/process_weight", weight, global_step)
             finished = global_step >= config.total_timesteps
             due = config.checkpoint_every and global_step - saved_at >= config.checkpoint_every
             if finished or due:

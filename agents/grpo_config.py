@@ -40,6 +40,12 @@ class GRPOConfig(AgentEnvConfig):
         "Process advantage of a step = its normalised reward summed to the end of the rollout "
         "(process-supervised GRPO); off: the step's own normalised reward.",
     )
+    process_decay_steps: int = help_field(
+        0,
+        "Env steps over which process_weight falls linearly to 0, after which the outcome "
+        "alone teaches (0: constant weight). The dense reward then shapes the early updates "
+        "only.",
+    )
     seed: int = help_field(0, "Seed of torch, of the instance seeds and so of the whole run.")
     embed_dim: int = help_field(32, "Word-embedding size of the features extractor.")
     use_screenshot: bool = help_field(True, "Read the screenshot with a small CNN.")
@@ -67,7 +73,7 @@ class GRPOConfig(AgentEnvConfig):
         for name in positive:
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
-        for name in ("ent_coef", "kl_coef", "seed", "checkpoint_every"):
+        for name in ("ent_coef", "kl_coef", "seed", "checkpoint_every", "process_decay_steps"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
         if not 0.0 <= self.process_weight <= 1.0:

@@ -67,6 +67,11 @@ class DenseVsSparseConfig(JsonConfig):
     grpo_process_to_go: bool = help_field(
         True, "GRPO's process advantage summed to the end (GRPOConfig.process_to_go)."
     )
+    grpo_process_decay_steps: int = help_field(
+        0,
+        "GRPO: env steps over which the process weight falls to 0 "
+        "(GRPOConfig.process_decay_steps; 0: constant).",
+    )
     bin_steps: int = help_field(128, "Width of the curves' step bins.")
     out: str = help_field("runs/dense_vs_sparse", "Study folder.")
 
@@ -86,6 +91,7 @@ def agent_config(config: DenseVsSparseConfig, algo: str, reward: str, task: str,
         extra = {
             "process_weight": config.grpo_process_weight,
             "process_to_go": config.grpo_process_to_go,
+            "process_decay_steps": config.grpo_process_decay_steps,
         }
     cls = PPOConfig if algo == "ppo" else GRPOConfig
     return cls(
@@ -203,6 +209,9 @@ def summarize(config: DenseVsSparseConfig) -> dict[str, Any]:
     out["cells_with_ratio"] = len(ratios)
     out["cells_meeting_2x"] = int(sum(c["efficiency"] >= 2 for c in ratios))
     out["cells_floor"] = sum(bool(c.get("floor")) for c in out["cells"])
+    out["cells_meeting_2x_head_to_head"] = int(
+        sum((c.get("head_to_head") or 0) >= 2 for c in out["cells"])
+    )
     return out
 
 
@@ -236,6 +245,12 @@ def _efficiency(rewards: dict[str, Any], total: int, width: int, dense: str) -> 
     if steps is None:
         return {"efficiency": 0.0, "steps_to_sparse_final": None, "note": "never reached"}
     out = {"efficiency": round(total / steps, 2), "steps_to_sparse_final": steps, "note": ""}
+    # Head to head: when the sparse curve itself first reached its final rate, against the
+    # dense one. Where sparse plateaus early the budget ratio above flatters the dense reward.
+    own = np.array([np.nan if v is None else v for v in rewards["sparse"]["curve_mean"]])
+    own_steps = steps_to_reach(own, target, width) or total
+    out["sparse_steps_to_final"] = own_steps
+    out["head_to_head"] = round(own_steps / steps, 2)
     sparse_curve = [v for v in rewards["sparse"]["curve_mean"] if v is not None]
     if sparse_curve and sparse_curve[0] >= target:
         out["floor"] = True
@@ -259,9 +274,13 @@ def markdown_table(results: dict[str, Any]) -> str:
         "finished runs per reward); final = success rate of the episodes in the last quarter "
         "of the budget (mean over seeds).",
         "",
+        "efficiency = budget / steps the dense curve needs to reach the sparse final (the "
+        "target's measure); head to head = steps the sparse curve itself first reached it / "
+        "the same.",
+        "",
         f"| algo | task | seeds | sparse final % | {dense} final % | steps to sparse final "
-        f"({dense}) | efficiency | note |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        f"({dense}) | efficiency | sparse reached it at | head to head | note |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
 
     def pct(v: float | None) -> str:
@@ -272,16 +291,19 @@ def markdown_table(results: dict[str, Any]) -> str:
         dense_final = c["rewards"].get(dense, {}).get("final_success")
         eff = "-" if c.get("efficiency") is None else f"{c['efficiency']:.2f}x"
         reach = c.get("steps_to_sparse_final") or "-"
+        own = c.get("sparse_steps_to_final") or "-"
+        h2h = "-" if c.get("head_to_head") is None else f"{c['head_to_head']:.2f}x"
         seeds = "/".join(str(c["rewards"].get(r, {}).get("seeds", 0)) for r in cfg["rewards"])
         lines.append(
             f"| {c['algo']} | {c['task']} | {seeds} | {pct(sparse)} | {pct(dense_final)} | {reach} "
-            f"| {eff} | {c.get('note', '')} |"
+            f"| {eff} | {own} | {h2h} | {c.get('note', '')} |"
         )
     lines.append("")
     lines.append(
         f"Cells with a ratio: {results['cells_with_ratio']}; meeting >= 2x: "
         f"{results['cells_meeting_2x']}; at the floor (not counted): "
-        f"{results.get('cells_floor', 0)}."
+        f"{results.get('cells_floor', 0)}; meeting >= 2x head to head: "
+        f"{results.get('cells_meeting_2x_head_to_head', 0)}."
     )
     return "\n".join(lines) + "\n"
 
@@ -333,6 +355,7 @@ def run(config: DenseVsSparseConfig, progress: bool = True) -> dict[str, Any]:
             "similar_scale",
             "grpo_process_weight",
             "grpo_process_to_go",
+            "grpo_process_decay_steps",
         )
         if any(getattr(old, k) != getattr(config, k) for k in keys):
             raise FileExistsError(

@@ -18,6 +18,7 @@ from agents.grpo import (
     obs_to_tensors,
     outcome_advantages,
     process_advantages,
+    process_weight_at,
     train_grpo,
 )
 
@@ -95,6 +96,12 @@ def test_group_advantages_mix_process_and_outcome_by_the_weight():
     assert half[0] == pytest.approx(0.25 * process[0] + 0.75)
 
 
+def test_process_weight_falls_linearly_to_zero_over_the_decay_steps():
+    assert [process_weight_at(0.25, 0, s) for s in (0, 10**6)] == [0.25, 0.25]
+    got = [process_weight_at(0.4, 100, s) for s in (0, 25, 50, 100, 150)]
+    assert got == pytest.approx([0.4, 0.3, 0.2, 0.0, 0.0])
+
+
 # -------------------------------------------------------------------------------------- policy
 
 
@@ -167,6 +174,7 @@ def test_masked_policy_samples_only_allowed_indices():
         ("kl_coef", -0.1),
         ("ent_coef", -1.0),
         ("checkpoint_every", -1),
+        ("process_decay_steps", -1),
         ("process_weight", 1.5),
         ("process_weight", -0.1),
         ("output_dir", ""),
@@ -260,9 +268,24 @@ def test_resume_without_checkpoint_raises(tmp_path):
 def test_process_run_with_similar_reward_and_kl_reference(tmp_path, fake_model):
     model = fake_model
     config = tiny(
-        tmp_path, reward="similar", total_timesteps=8, group_size=2, max_steps=3, kl_coef=0.1
+        tmp_path,
+        reward="similar",
+        total_timesteps=8,
+        group_size=2,
+        max_steps=3,
+        kl_coef=0.1,
+        process_weight=0.5,
+        process_decay_steps=8,
     )
     summary = train_grpo(config, model=model, progress=False)
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(tmp_path / "tensorboard"))
+    events.Reload()
+    logged = events.Scalars("charts/process_weight")
+    starts = [0] + [e.step for e in logged[:-1]]  # each update's weight is set at its start
+    assert [e.value for e in logged] == pytest.approx([0.5 * max(0, 1 - s / 8) for s in starts])
+    assert logged[0].value == pytest.approx(0.5) and len(logged) >= 2
     assert model.calls >= summary["global_step"] >= 8
     rows = load_episodes(tmp_path / "episodes.jsonl")
     assert all(r["return"] > 0 for r in rows), "the Similar reward of every step is positive"

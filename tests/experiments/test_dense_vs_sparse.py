@@ -64,6 +64,20 @@ def test_a_sparse_run_that_never_learns_gives_a_floor_not_a_speed_up(study):
     )
 
 
+def test_an_early_sparse_plateau_meets_2x_on_the_budget_but_not_head_to_head(study):
+    plateau = dvs.DenseVsSparseConfig(**{**study.to_dict(), "tasks": ("d/w",), "out": study.out})
+    for seed in plateau.seeds:
+        # d/w: both rewards reach 50 % in their second bin (step 32) and stay there.
+        for reward in ("sparse", "similar"):
+            write_run(plateau, "ppo", reward, "d/w", seed, [0] * 4 + [1, 0] * 6)
+    results = dvs.summarize(plateau)
+    (c,) = results["cells"]
+    assert (c["steps_to_sparse_final"], c["efficiency"]) == (32, 2.0)
+    assert (c["sparse_steps_to_final"], c["head_to_head"]) == (32, 1.0)
+    assert results["cells_meeting_2x"] == 1 and results["cells_meeting_2x_head_to_head"] == 0
+    assert "| 32 | 2.00x | 32 | 1.00x |" in dvs.markdown_table(results)
+
+
 def test_summary_measures_sample_efficiency_and_says_when_it_cannot(study):
     results = dvs.summarize(study)
     cells = {c["task"]: c for c in results["cells"]}
@@ -76,7 +90,8 @@ def test_summary_measures_sample_efficiency_and_says_when_it_cannot(study):
     assert b["efficiency"] is None and "never succeeded" in b["note"]
     assert results["cells_with_ratio"] == 1 and results["cells_meeting_2x"] == 1
     table = dvs.markdown_table(results)
-    assert "| ppo | a/x | 3/3 | 100.0 | 100.0 | 32 | 2.00x |" in table
+    assert "| ppo | a/x | 3/3 | 100.0 | 100.0 | 32 | 2.00x | 64 | 2.00x |" in table
+    assert a["sparse_steps_to_final"] == 64 and results["cells_meeting_2x_head_to_head"] == 1
     assert "nothing to reach" in table
 
 
@@ -127,10 +142,15 @@ def test_the_dense_reward_compared_is_the_first_that_is_not_sparse(study):
 
 def test_the_grpo_weighting_reaches_the_runs_and_guards_the_study(study):
     config = dvs.DenseVsSparseConfig(
-        **{**study.to_dict(), "grpo_process_weight": 0.25, "grpo_process_to_go": False}
+        **{
+            **study.to_dict(),
+            "grpo_process_weight": 0.25,
+            "grpo_process_to_go": False,
+            "grpo_process_decay_steps": 512,
+        }
     )
     grpo = dvs.agent_config(config, "grpo", "similar", "a/x", 0)
-    assert (grpo.process_weight, grpo.process_to_go) == (0.25, False)
+    assert (grpo.process_weight, grpo.process_to_go, grpo.process_decay_steps) == (0.25, False, 512)
     assert not hasattr(dvs.agent_config(config, "ppo", "similar", "a/x", 0), "process_weight")
     dvs.DenseVsSparseConfig.save(study, dvs.Path(study.out) / "settings.json")
     with pytest.raises(FileExistsError, match="reward weighting"):
