@@ -234,25 +234,29 @@ def dense_reward(rewards: Sequence[str]) -> str:
     return next((r for r in rewards if r != "sparse"), "similar")
 
 
+def _as_curve(values: list[float | None]) -> np.ndarray:
+    """A curve from ``results.json`` (``None`` where no episode ended) as floats with NaN."""
+    return np.array([np.nan if v is None else v for v in values], dtype=float)
+
+
 def _efficiency(rewards: dict[str, Any], total: int, width: int, dense: str) -> dict[str, Any]:
     if not all(rewards.get(r, {}).get("seeds") for r in ("sparse", dense)):
         return {"efficiency": None, "note": f"needs finished sparse and {dense} runs"}
     target = rewards["sparse"]["final_success"]
     if not target:
         return {"efficiency": None, "note": "sparse runs never succeeded late: nothing to reach"}
-    curve = np.array([np.nan if v is None else v for v in rewards[dense]["curve_mean"]])
-    steps = steps_to_reach(curve, target, width)
+    steps = steps_to_reach(_as_curve(rewards[dense]["curve_mean"]), target, width)
     if steps is None:
         return {"efficiency": 0.0, "steps_to_sparse_final": None, "note": "never reached"}
     out = {"efficiency": round(total / steps, 2), "steps_to_sparse_final": steps, "note": ""}
     # Head to head: when the sparse curve itself first reached its final rate, against the
     # dense one. Where sparse plateaus early the budget ratio above flatters the dense reward.
-    own = np.array([np.nan if v is None else v for v in rewards["sparse"]["curve_mean"]])
+    own = _as_curve(rewards["sparse"]["curve_mean"])
     own_steps = steps_to_reach(own, target, width) or total
     out["sparse_steps_to_final"] = own_steps
     out["head_to_head"] = round(own_steps / steps, 2)
-    sparse_curve = [v for v in rewards["sparse"]["curve_mean"] if v is not None]
-    if sparse_curve and sparse_curve[0] >= target:
+    sparse_curve = own[~np.isnan(own)]
+    if sparse_curve.size and sparse_curve[0] >= target:
         out["floor"] = True
         out["note"] = (
             f"floor: sparse's first bin ({100 * sparse_curve[0]:.1f} %) is already its final "
