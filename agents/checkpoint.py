@@ -13,13 +13,14 @@ empties one for a fresh start.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors.torch import load_file, load_model, save_file, save_model
+
+from similar_gym.files import atomic_path
 
 #: Config fields a resumed run may change (everything else must match the checkpoint).
 RESUMABLE_CHANGES = ("total_timesteps", "checkpoint_every")
@@ -56,9 +57,8 @@ def save_checkpoint(
         ("config.json", config.save),
     ]
     for name, write in writes:
-        tmp = folder / f".{name}.tmp"
-        write(str(tmp))
-        os.replace(tmp, folder / name)
+        with atomic_path(folder / name) as tmp:
+            write(str(tmp))
 
 
 def load_checkpoint(

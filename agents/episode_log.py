@@ -13,6 +13,8 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+from similar_gym.files import write_text_atomic
+
 
 class EpisodeLogger:
     """Writes every finished episode to TensorBoard and to ``out/episodes.jsonl``.
@@ -81,4 +83,4 @@ def truncate_episodes(path: str | Path, max_step: int) -> None:
     path = Path(path)
     if path.exists():
         keep = [r for r in load_episodes(path) if r["step"] <= max_step]
-        path.write_text("".join(json.dumps(r) + "\n" for r in keep))
+        write_text_atomic(path, "".join(json.dumps(r) + "\n" for r in keep))

@@ -75,6 +75,7 @@ from agents.env_config import make_env
 from agents.episode_log import EpisodeLogger, truncate_episodes
 from agents.features import WebFeaturesExtractor
 from agents.grpo_config import GRPOConfig
+from similar_gym.files import write_text_atomic
 
 #: Added to a group's standard deviation before dividing by it.
 EPS = 1e-8
@@ -538,7 +539,7 @@ def train_grpo(
         "seconds": time.time() - start_time,
         "output_dir": str(out),
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    write_text_atomic(out / "summary.json", json.dumps(summary, indent=2) + "\n")
     return summary
 
 

@@ -42,6 +42,7 @@ from agents.env_config import make_env
 from agents.episode_log import EpisodeLogger, truncate_episodes
 from agents.features import WebFeaturesExtractor
 from agents.ppo_config import PPOConfig
+from similar_gym.files import write_text_atomic
 
 #: SB3's logger keys and the CleanRL names they are written under (sign, name).
 _RENAMES = {
@@ -219,7 +220,7 @@ def train_ppo(
         log.close()
     finally:
         env.close()
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    write_text_atomic(out / "summary.json", json.dumps(summary, indent=2) + "\n")
     return summary
 
 

@@ -45,6 +45,7 @@ from typing import Any
 from experiments.config_args import add_config_arguments, given_fields
 from reward_model.config_base import JsonConfig, help_field
 from reward_model.dimensions import PAIR_TYPES
+from similar_gym.files import write_text_atomic
 
 #: Column order of the SRMEval tables: the six pair types, then their mean.
 COLUMNS: tuple[str, ...] = (*PAIR_TYPES, "average")
@@ -429,9 +430,7 @@ def load_state(out: Path) -> dict[str, Any]:
 
 
 def _save_state(out: Path, state: dict[str, Any]) -> None:
-    tmp = out / "stages.json.tmp"
-    tmp.write_text(json.dumps(state, indent=2) + "\n")
-    os.replace(tmp, out / "stages.json")
+    write_text_atomic(out / "stages.json", json.dumps(state, indent=2) + "\n")
 
 
 def run_stages(config: ReproduceConfig, out: Path, command: str) -> dict[str, Any]:

@@ -39,6 +39,7 @@ import numpy as np
 from experiments.bench_common import positive_int
 from reward_model.dimensions import CODES
 from reward_model.mcts_p_config import HELDOUT_TEMPLATES
+from similar_gym.files import write_text_atomic
 
 CONDITIONS = ("base", "search", "control", "oracle-value")
 #: The conditions run when ``--conditions`` is not given.
@@ -209,7 +210,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     meta = out / "settings.json"
     if meta.exists() and json.loads(meta.read_text()) != settings:
         raise SystemExit(f"{out} holds a run with other settings ({meta}); use another --out")
-    meta.write_text(json.dumps(settings, indent=2) + "\n")
+    write_text_atomic(meta, json.dumps(settings, indent=2) + "\n")
     done = _load_done(log)
 
     policy = make_proposer(args.policy)

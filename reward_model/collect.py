@@ -21,7 +21,6 @@ the current config names.
 from __future__ import annotations
 
 import json
-import os
 import platform
 import subprocess
 import sys
@@ -40,6 +39,7 @@ import numpy as np
 
 from reward_model.dimensions import CODES, PAIR_TYPES
 from reward_model.mcts_p_config import MCTSPConfig
+from similar_gym.files import write_text_atomic
 
 Unit = tuple[str, int]
 
@@ -257,9 +257,7 @@ def collect(
         nonlocal records
         key = unit_key(res["unit"])
         write_steps(res["rows"], parts / f"{key}.parquet")
-        tmp = parts / f"{key}.json.tmp"
-        tmp.write_text(json.dumps(res["stats"]) + "\n")
-        os.replace(tmp, parts / f"{key}.json")
+        write_text_atomic(parts / f"{key}.json", json.dumps(res["stats"]) + "\n")
         records += len(res["rows"])
         elapsed = time.perf_counter() - start
         bar.set_postfix(records=records, per_min=f"{60 * records / max(elapsed, 1e-9):.0f}")

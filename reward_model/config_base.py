@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any, TypeVar
 
+from similar_gym.files import write_text_atomic
+
 T = TypeVar("T", bound="JsonConfig")
 
 
@@ -23,8 +25,8 @@ class JsonConfig:
         return json.loads(json.dumps(dataclasses.asdict(self)))  # type: ignore[call-overload]
 
     def save(self, path: str | Path) -> None:
-        """Writes the config as JSON."""
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
+        """Writes the config as JSON, atomically (a reader never sees half a file)."""
+        write_text_atomic(path, json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
 
     @classmethod
     def from_dict(cls: type[T], data: Any, where: str = "config") -> T:

@@ -33,6 +33,7 @@ from reward_model.evaluation import EvalReport, ModelScorer, context_key, evalua
 from reward_model.modeling import SimilarRewardModel
 from reward_model.modeling_config import SimilarRMConfig
 from reward_model.train_config import TrainRMConfig, lr_factor, resolve_device
+from similar_gym.files import write_text_atomic
 from similar_gym.records import StepContext
 from similar_gym.srm_data import (
     SHIPPED_SRMEVAL,
@@ -229,9 +230,7 @@ class TripleMTrainer:
         last = self.out / "last"
         self.model.save_pretrained(last)
         save_optimizer(optimizer, last)
-        tmp = self.out / "state.json.tmp"
-        tmp.write_text(json.dumps(state, indent=2) + "\n")
-        tmp.replace(self.out / "state.json")
+        write_text_atomic(self.out / "state.json", json.dumps(state, indent=2) + "\n")
 
     def _evaluate(self, tag: str, step: int) -> EvalReport:
         report = evaluate(ModelScorer(self.model), self.eval_table, progress=False, name=tag)

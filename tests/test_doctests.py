@@ -7,6 +7,7 @@ import pytest
 
 MODULES = [
     "similar_gym",
+    "similar_gym.files",
     "similar_gym.policies",
     "similar_gym.srm_data",
     "similar_gym.srmeval_env",
