@@ -51,6 +51,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from similar_gym.files import atomic_path
 from similar_gym.records import StepContext, describe_action, encode_png
 
 if TYPE_CHECKING:
@@ -309,9 +310,7 @@ def _write(
 
 def _write_table(table: pa.Table, path: Path) -> None:
     table = table.replace_schema_metadata({"huggingface": json.dumps(_hf_metadata(table.schema))})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
+    with atomic_path(path) as tmp:
         pq.write_table(
             table,
             tmp,
@@ -320,9 +319,6 @@ def _write_table(table: pa.Table, path: Path) -> None:
             dictionary_pagesize_limit=DICTIONARY_PAGESIZE_LIMIT,
             row_group_size=ROW_GROUP_SIZE,
         )
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _hf_feature(t: pa.DataType) -> dict[str, Any]:
