@@ -47,6 +47,10 @@ _MISSING = object()
 #: How a wrapper may overlap scoring with the env's step (``overlap=`` of the wrappers).
 OVERLAP_MODES: tuple[str, ...] = ("thread", "process")
 
+#: Whether :class:`ScoringProcess` can run here: it hands pipe descriptors to the child
+#: (``pass_fds``), which only POSIX systems do. Elsewhere ``overlap=True`` scores in a thread.
+PROCESS_SUPPORTED: bool = os.name == "posix"
+
 
 class ScoringError(RuntimeError):
     """The scoring process failed (its traceback is in the message)."""
@@ -79,10 +83,16 @@ class ScoringProcess:
         threads: Torch threads of the child; 1 leaves the other core to the env's browser.
 
     Raises:
+        OSError: On a system that is not POSIX (see :data:`PROCESS_SUPPORTED`).
         ScoringError: On the first answer, if the child failed to load the model or died.
     """
 
     def __init__(self, source: str | os.PathLike[str], dtype: str | None = None, threads: int = 1):
+        if not PROCESS_SUPPORTED:
+            raise OSError(
+                "ScoringProcess passes pipe descriptors to its child, which needs a POSIX "
+                f"system (this is {os.name!r}); score in a thread instead (overlap='thread')"
+            )
         self.source, self.dtype, self.threads = str(source), dtype, threads
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
@@ -254,14 +264,15 @@ def early_scorer(overlap: bool | str, model: Any, source: Any, dtype: str | None
     """The early scorer a wrapper's ``overlap`` asks for.
 
     Args:
-        overlap: ``True`` (a process when the model was given by name or folder, else a
-            thread), ``"thread"`` or ``"process"``.
+        overlap: ``True`` (a process when the model was given by name or folder and the system
+            is POSIX, else a thread), ``"thread"`` or ``"process"``.
         model: The loaded model.
         source: What the user passed as the model (a name, a folder or a model object).
         dtype: The dtype the model was loaded in.
 
     Raises:
-        ValueError: For an unknown mode, or ``"process"`` with a model object.
+        ValueError: For an unknown mode, or ``"process"`` with a model object or on a system
+            that is not POSIX.
     """
     check_overlap(overlap)
     named = isinstance(source, str | os.PathLike)
@@ -270,7 +281,12 @@ def early_scorer(overlap: bool | str, model: Any, source: Any, dtype: str | None
             "overlap='process' loads the model again in a child process: pass the model by "
             "name or folder (model='default'), or use overlap='thread' for a model object"
         )
-    if overlap == "thread" or not named:
+    if overlap == "process" and not PROCESS_SUPPORTED:
+        raise ValueError(
+            f"overlap='process' needs a POSIX system (this is {os.name!r}); use overlap=True "
+            "or 'thread'"
+        )
+    if overlap == "thread" or not named or not PROCESS_SUPPORTED:
         return EarlyScorer(model)
     return EarlyScorer(model, ScoringProcess(source, dtype))
 

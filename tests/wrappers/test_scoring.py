@@ -84,3 +84,17 @@ def test_clear_errors_for_a_bad_overlap_or_a_child_that_cannot_load(make_env, tm
             broken.score([ctx])
     finally:
         broken.close()
+
+
+def test_off_posix_a_named_model_scores_in_a_thread_instead(monkeypatch):
+    import wrappers.scoring as scoring
+
+    monkeypatch.setattr(scoring, "PROCESS_SUPPORTED", False)
+    model = ConstantModel()
+    early = early_scorer(True, model, "default", None)
+    assert early.process is None and early._pool is not None
+    early.close()
+    with pytest.raises(ValueError, match="needs a POSIX system"):
+        early_scorer("process", model, "default", None)
+    with pytest.raises(OSError, match="needs a POSIX system"):
+        ScoringProcess("default")
