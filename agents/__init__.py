@@ -6,8 +6,9 @@
   :func:`~agents.ppo.train_ppo`).
 * :mod:`agents.grpo`: GRPO for gymnasium envs, outcome and process variants
   (:class:`~agents.grpo_config.GRPOConfig`, :func:`~agents.grpo.train_grpo`).
-* :mod:`agents.checkpoint`, :mod:`agents.env_config`, :mod:`agents.episode_log`: what both
-  trainers share (checkpoints without pickle, the env and reward, per-episode logs).
+* :mod:`agents.checkpoint`, :mod:`agents.env_config`, :mod:`agents.episode_log`,
+  :mod:`agents.schedules`: what both trainers share (checkpoints without pickle, the env and
+  reward, per-episode logs, the decay of a dense reward's weight).
 
 Imports are lazy: ``import agents`` starts no torch.
 """

@@ -75,6 +75,7 @@ from agents.env_config import make_env
 from agents.episode_log import EpisodeLogger, truncate_episodes
 from agents.features import WebFeaturesExtractor
 from agents.grpo_config import GRPOConfig
+from agents.schedules import linear_decay
 from similar_gym.files import write_text_atomic
 
 #: Added to a group's standard deviation before dividing by it.
@@ -344,11 +345,10 @@ def process_weight_at(weight: float, decay_steps: int, step: int) -> float:
         step: Env steps done before the group.
 
     Returns:
-        ``weight * max(0, 1 - step / decay_steps)``, or ``weight`` without decay.
+        ``weight * max(0, 1 - step / decay_steps)``, or ``weight`` without decay
+        (:func:`agents.schedules.linear_decay`).
     """
-    if decay_steps <= 0:
-        return weight
-    return weight * max(0.0, 1.0 - step / decay_steps)
+    return linear_decay(weight, decay_steps, step)
 
 
 # ----------------------------------------------------------------------------------------------

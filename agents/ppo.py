@@ -18,6 +18,11 @@ folder gets:
   from the checkpoint; episodes that were running when it was written are replayed from a reset,
   so a resumed run matches a straight one in budget, not bit for bit.
 
+With a Similar reward, ``similar_decay_steps`` lets its scale fall linearly to 0
+(:func:`agents.schedules.linear_decay`, set at every rollout through the wrapper's
+``set_scale`` and logged as ``charts/similar_scale``): the dense reward shapes the first
+rollouts and the env's own reward teaches the rest.
+
 From the shell: ``similar train-agent --algo ppo --reward similar --task miniwob/enter-text``.
 """
 
@@ -42,6 +47,7 @@ from agents.env_config import make_env
 from agents.episode_log import EpisodeLogger, truncate_episodes
 from agents.features import WebFeaturesExtractor
 from agents.ppo_config import PPOConfig
+from agents.schedules import linear_decay
 from similar_gym.files import write_text_atomic
 
 #: SB3's logger keys and the CleanRL names they are written under (sign, name).
@@ -108,6 +114,16 @@ class _Episodes(BaseCallback):
     def _on_rollout_start(self) -> None:
         if self.num_timesteps - self.saved_at >= self.config.checkpoint_every:
             self.save()
+        self._schedule_similar_scale()
+
+    def _schedule_similar_scale(self) -> None:
+        """Sets the Similar reward's scale for this rollout (``similar_decay_steps``)."""
+        config = self.config
+        if config.reward == "sparse" or config.similar_decay_steps <= 0:
+            return
+        scale = linear_decay(config.similar_scale, config.similar_decay_steps, self.num_timesteps)
+        self.training_env.env_method("set_scale", scale)
+        self.log.writer.add_scalar("charts/similar_scale", scale, self.num_timesteps)
 
     def save(self) -> None:
         """Writes the checkpoint of the current step."""

@@ -29,12 +29,19 @@ class PPOConfig(AgentEnvConfig):
     output_dir: str = help_field("runs/agents/ppo", "Run folder (logs, checkpoints, summary).")
     checkpoint_every: int = help_field(512, "Env steps between checkpoints.")
     log_window: int = help_field(20, "Episodes in the running success rate.")
+    similar_decay_steps: int = help_field(
+        0,
+        "With a Similar reward: env steps over which its scale falls linearly to 0, updated "
+        "at every rollout (0: constant).",
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
         for name in ("total_timesteps", "num_envs", "n_steps", "batch_size", "n_epochs"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.similar_decay_steps < 0:
+            raise ValueError(f"similar_decay_steps must be >= 0, got {self.similar_decay_steps}")
         if not 0.0 < self.gamma <= 1.0:
             raise ValueError(f"gamma must be in (0, 1], got {self.gamma}")
         self.net_arch = tuple(int(v) for v in self.net_arch)

@@ -72,6 +72,11 @@ class DenseVsSparseConfig(JsonConfig):
         "GRPO: env steps over which the process weight falls to 0 "
         "(GRPOConfig.process_decay_steps; 0: constant).",
     )
+    ppo_similar_decay_steps: int = help_field(
+        0,
+        "PPO: env steps over which the Similar reward's scale falls to 0 "
+        "(PPOConfig.similar_decay_steps; 0: constant).",
+    )
     bin_steps: int = help_field(128, "Width of the curves' step bins.")
     out: str = help_field("runs/dense_vs_sparse", "Study folder.")
 
@@ -86,13 +91,14 @@ def agent_config(config: DenseVsSparseConfig, algo: str, reward: str, task: str,
     from agents.grpo_config import GRPOConfig
     from agents.ppo_config import PPOConfig
 
-    extra = {}
     if algo == "grpo":
-        extra = {
+        extra: dict[str, Any] = {
             "process_weight": config.grpo_process_weight,
             "process_to_go": config.grpo_process_to_go,
             "process_decay_steps": config.grpo_process_decay_steps,
         }
+    else:
+        extra = {"similar_decay_steps": config.ppo_similar_decay_steps}
     cls = PPOConfig if algo == "ppo" else GRPOConfig
     return cls(
         **extra,
@@ -360,6 +366,7 @@ def run(config: DenseVsSparseConfig, progress: bool = True) -> dict[str, Any]:
             "grpo_process_weight",
             "grpo_process_to_go",
             "grpo_process_decay_steps",
+            "ppo_similar_decay_steps",
         )
         if any(getattr(old, k) != getattr(config, k) for k in keys):
             raise FileExistsError(

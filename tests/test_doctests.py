@@ -14,6 +14,7 @@ MODULES = [
     "similar_gym.tasks",
     "similar_gym.tasks.miniwob_oracles",
     "similar_gym.web_env",
+    "agents.schedules",
     "reward_model.dimensions",
     "reward_model.evaluation",
     "reward_model.judges",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import gymnasium as gym
@@ -44,6 +44,7 @@ class RewardMix:
     weights: Mapping[str, float] | None = field(default=None)
 
     def __post_init__(self) -> None:
+        _finite(self.scale)
         if self.mode not in ("add", "replace"):
             raise ValueError(f"mode must be 'add' or 'replace', got {self.mode!r}")
         if self.weights is not None:
@@ -64,6 +65,13 @@ class RewardMix:
         """The reward returned to the agent."""
         base = np.asarray(env_reward, dtype=np.float64) if self.mode == "add" else 0.0
         return base + self.scale * similar
+
+
+def _finite(scale: float) -> float:
+    value = float(scale)
+    if not np.isfinite(value):
+        raise ValueError(f"scale must be a finite number, got {scale!r}")
+    return value
 
 
 def load_model(model: Any, dtype: str | None = None) -> Any:
@@ -199,6 +207,16 @@ class SimilarRewardWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self._info: dict[str, Any] = {}
         self._history: list[str] = []
 
+    def set_scale(self, scale: float) -> None:
+        """Changes the factor on the Similar reward from the next step on (for schedules).
+
+        PPO's ``similar_decay_steps`` calls it through ``VecEnv.env_method`` between rollouts.
+
+        Raises:
+            ValueError: If ``scale`` is not a finite number.
+        """
+        self.mix = replace(self.mix, scale=_finite(scale))
+
     def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
         """Resets the env and the episode's history."""
         obs, info = self.env.reset(**kwargs)
@@ -320,6 +338,14 @@ class SimilarRewardVectorWrapper(gym.vector.VectorWrapper):
         self._info: list[dict[str, Any]] = [{} for _ in range(n)]
         self._history: list[list[str]] = [[] for _ in range(n)]
         self._resetting = np.zeros(n, dtype=bool)
+
+    def set_scale(self, scale: float) -> None:
+        """Changes the factor on the Similar reward from the next step on (for schedules).
+
+        Raises:
+            ValueError: If ``scale`` is not a finite number.
+        """
+        self.mix = replace(self.mix, scale=_finite(scale))
 
     def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
         """Resets every sub-env and their histories."""

@@ -82,8 +82,31 @@ def test_similar_reward_reaches_the_learner(tmp_path, fake_model):
     assert summary["episodes"] == len(rows)
 
 
+def test_the_similar_scale_decays_to_zero_between_rollouts(tmp_path, fake_model):
+    config = tiny(
+        tmp_path,
+        reward="similar-only",  # the return is scale x Similar reward alone
+        similar_scale=1.0,
+        similar_decay_steps=32,
+        n_steps=16,
+    )
+    train_ppo(config, model=fake_model, progress=False)
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(tmp_path / "tensorboard"))
+    events.Reload()
+    logged = [(e.step, e.value) for e in events.Scalars("charts/similar_scale")]
+    assert logged == [(0, 1.0), (16, 0.5), (32, 0.0), (48, 0.0)]
+    rows = load_episodes(tmp_path / "episodes.jsonl")
+    early = [r["return"] for r in rows if r["step"] <= 16]
+    late = [r["return"] for r in rows if r["step"] - r["length"] >= 32]
+    assert early and late
+    assert all(r > 0 for r in early) and all(r == 0 for r in late)
+
+
 @pytest.mark.parametrize(
-    ("field", "value"), [("reward", "dense"), ("total_timesteps", 0), ("gamma", 1.5)]
+    ("field", "value"),
+    [("reward", "dense"), ("total_timesteps", 0), ("gamma", 1.5), ("similar_decay_steps", -1)],
 )
 def test_bad_config_names_the_field(field, value):
     with pytest.raises(ValueError, match=field):

@@ -151,7 +151,10 @@ def test_the_grpo_weighting_reaches_the_runs_and_guards_the_study(study):
     )
     grpo = dvs.agent_config(config, "grpo", "similar", "a/x", 0)
     assert (grpo.process_weight, grpo.process_to_go, grpo.process_decay_steps) == (0.25, False, 512)
-    assert not hasattr(dvs.agent_config(config, "ppo", "similar", "a/x", 0), "process_weight")
+    ppo = dvs.agent_config(config, "ppo", "similar", "a/x", 0)
+    assert not hasattr(ppo, "process_weight") and ppo.similar_decay_steps == 0
+    ppo_decay = dvs.DenseVsSparseConfig(**{**study.to_dict(), "ppo_similar_decay_steps": 256})
+    assert dvs.agent_config(ppo_decay, "ppo", "similar", "a/x", 0).similar_decay_steps == 256
     dvs.DenseVsSparseConfig.save(study, dvs.Path(study.out) / "settings.json")
     with pytest.raises(FileExistsError, match="reward weighting"):
         dvs.run(config, progress=False)

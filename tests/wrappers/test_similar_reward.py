@@ -76,6 +76,20 @@ def test_replace_mode_weights_and_invalid_actions(make_env):
         RewardMix(mode="multiply")
     with pytest.raises(ValueError, match="unknown dimensions"):
         RewardMix(weights={"XX": 1.0})
+    with pytest.raises(ValueError, match="finite"):
+        RewardMix(scale=float("nan"))
+
+
+def test_set_scale_changes_the_factor_from_the_next_step(make_env):
+    env = SimilarRewardWrapper(make_env(task=TASK), model=RecordingModel(), mode="replace")
+    env.reset(seed=0)
+    _, full, *_ = env.step("noop()")
+    env.set_scale(0.25)
+    _, quarter, *_ = env.step("noop()")
+    assert full == pytest.approx(len("noop()") / 10) and quarter == pytest.approx(full / 4)
+    with pytest.raises(ValueError, match="finite"):
+        env.set_scale(float("inf"))
+    assert env.mix.scale == 0.25 and env.mix.mode == "replace"
 
 
 def test_discrete_actions_are_scored_as_the_text_they_became(make_env):
