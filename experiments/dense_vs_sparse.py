@@ -327,9 +327,9 @@ def plot(results: dict[str, Any], path: Path) -> None:
 
     cfg = results["config"]
     algos, tasks = cfg["algos"], cfg["tasks"]
-    fig, axes = plt.subplots(
-        len(algos), len(tasks), figsize=(3.6 * len(tasks), 3 * len(algos)), squeeze=False
-    )
+    # At least 5.4 inches wide: the title fits over a single panel too.
+    width = max(3.6 * len(tasks), 5.4)
+    fig, axes = plt.subplots(len(algos), len(tasks), figsize=(width, 3 * len(algos)), squeeze=False)
     colors = {"sparse": "#7f7f7f", "similar": "#1f77b4", "similar-only": "#2ca02c"}
     for cell in results["cells"]:
         ax = axes[algos.index(cell["algo"])][tasks.index(cell["task"])]
@@ -346,7 +346,9 @@ def plot(results: dict[str, Any], path: Path) -> None:
         ax.set_xlabel("env steps")
         ax.set_ylabel("success %")
     axes[0][0].legend(fontsize=8)
-    fig.suptitle(f"success rate vs env steps (mean of {len(cfg['seeds'])} seeds, 95% band)")
+    fig.suptitle(
+        f"success rate vs env steps (mean of {len(cfg['seeds'])} seeds, 95% band)", fontsize=10
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
