@@ -31,6 +31,8 @@ import contextlib
 import os
 import subprocess
 import sys
+import threading
+import weakref
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
@@ -59,14 +61,139 @@ class ScoringError(RuntimeError):
 class _Reply:
     """The pending answer of :meth:`ScoringProcess.submit` (``result()`` as a future's)."""
 
-    def __init__(self, process: ScoringProcess):
-        self._process = process
+    def __init__(self, handle: ScoringProcess, request: int):
+        self._handle = handle
+        self.request = request
         self._value: dict[str, np.ndarray] | None = None
 
     def result(self) -> dict[str, np.ndarray]:
         if self._value is None:
-            self._value = self._process._receive(self)
+            self._value = self._handle._receive(self)
         return self._value
+
+
+class _Child:
+    """One scoring child process and its pipes, shared by every handle onto it.
+
+    Requests and answers carry a number, so handles may interleave them; an answer read by one
+    handle for another waits in ``_stash`` until its owner asks. Locks make it safe to use from
+    several threads.
+    """
+
+    def __init__(self, source: str, dtype: str | None, threads: int):
+        self.source = source
+        self.owner = os.getpid()
+        self.handles = 0
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        root = str(Path(__file__).resolve().parent.parent)
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        env.setdefault("TOKENIZERS_PARALLELISM", "false")
+        args = [sys.executable, "-m", "wrappers.scoring", "--source", source]
+        args += ["--dtype", str(dtype), "--threads", str(threads)]
+        args += ["--fd-in", str(to_child_r), "--fd-out", str(from_child_w)]
+        self.process = subprocess.Popen(
+            args, pass_fds=(to_child_r, from_child_w), env=env, stdin=subprocess.DEVNULL
+        )
+        os.close(to_child_r)
+        os.close(from_child_w)
+        self._send = Connection(to_child_w, readable=False)
+        self._recv = Connection(from_child_r, writable=False)
+        self._send_lock, self._recv_lock = threading.Lock(), threading.Lock()
+        self._ready = False
+        self._failed: str | None = None
+        self._next = 0
+        self._stash: dict[int, tuple[str, Any]] = {}
+
+    def alive(self) -> bool:
+        return self.process.poll() is None and self._failed is None
+
+    def send(self, contexts: list[StepContext]) -> int:
+        """Sends one request; returns its number."""
+        self.check()
+        with self._send_lock:
+            self._next += 1
+            request = self._next
+            self._send.send((request, contexts))
+        return request
+
+    def receive(self, request: int) -> dict[str, np.ndarray]:
+        """Waits for the answer to ``request``, keeping the others' answers for them."""
+        while True:
+            with self._recv_lock:
+                if request in self._stash:
+                    kind, payload = self._stash.pop(request)
+                    break
+                kind, number, payload = self._read()
+                if number == request:
+                    break
+                self._stash[number] = (kind, payload)
+        if kind == "error":
+            raise ScoringError(f"the scoring process failed:\n{payload}")
+        return payload
+
+    def _read(self) -> tuple[str, int, Any]:
+        while True:
+            if self._failed is not None:
+                raise ScoringError(self._failed)
+            try:
+                kind, number, payload = self._recv.recv()
+            except (EOFError, OSError):
+                code = self.process.wait()
+                self._failed = (
+                    f"the scoring process for {self.source!r} exited with code {code} "
+                    "(its error is printed above)"
+                )
+                continue
+            if kind == "ready":
+                self._ready = True
+                continue
+            if number is None:  # it failed before it could answer anything: a load error
+                self._failed = f"the scoring process failed:\n{payload}"
+                continue
+            return kind, number, payload
+
+    def check(self) -> None:
+        if self._failed is not None:
+            raise ScoringError(self._failed)
+        if self.process.poll() is not None:
+            raise ScoringError(
+                f"the scoring process for {self.source!r} has exited "
+                f"(code {self.process.returncode})"
+            )
+
+    def close(self) -> None:
+        """Stops the child (it finishes the request it is on)."""
+        if self.process.poll() is None:
+            with contextlib.suppress(OSError):
+                self._send.send(None)
+        for conn in (self._send, self._recv):
+            conn.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def __del__(self) -> None:
+        process = getattr(self, "process", None)
+        if process is not None and process.poll() is None:
+            process.kill()
+
+
+#: The children of this process, one per (model, dtype, threads); an entry goes when its last
+#: handle is closed or collected.
+_CHILDREN: weakref.WeakValueDictionary[tuple[str, str | None, int], _Child] = (
+    weakref.WeakValueDictionary()
+)
+_CHILDREN_LOCK = threading.Lock()
+
+
+def _child_key(source: str | os.PathLike[str]) -> str:
+    """The same model under two spellings (a relative and an absolute folder) shares a child."""
+    path = Path(source)
+    return str(path.resolve()) if path.exists() else str(source)
 
 
 class ScoringProcess:
@@ -74,8 +201,11 @@ class ScoringProcess:
 
     The child loads ``source`` itself (``SimilarRewardModel.from_pretrained``), uses ``threads``
     torch threads and answers one request at a time. It starts at once and loads while the
-    caller goes on; the first answer waits for the load. It exits when :meth:`close` is called
-    or this process ends (the pipe closes).
+    caller goes on; the first answer waits for the load. Every ``ScoringProcess`` of one
+    process for the same ``(source, dtype, threads)`` is a handle onto one child (so several
+    wrappers given ``model="default"`` load it once more, not once each); the child exits when
+    its last handle is closed or collected, or when this process ends (the pipe closes). A
+    process forked from this one starts its own.
 
     Args:
         source: ``"default"`` or a checkpoint folder.
@@ -94,32 +224,32 @@ class ScoringProcess:
                 f"system (this is {os.name!r}); score in a thread instead (overlap='thread')"
             )
         self.source, self.dtype, self.threads = str(source), dtype, threads
-        to_child_r, to_child_w = os.pipe()
-        from_child_r, from_child_w = os.pipe()
-        root = str(Path(__file__).resolve().parent.parent)
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-        env.setdefault("TOKENIZERS_PARALLELISM", "false")
-        args = [sys.executable, "-m", "wrappers.scoring", "--source", self.source]
-        args += ["--dtype", str(dtype), "--threads", str(threads)]
-        args += ["--fd-in", str(to_child_r), "--fd-out", str(from_child_w)]
-        self._child = subprocess.Popen(
-            args, pass_fds=(to_child_r, from_child_w), env=env, stdin=subprocess.DEVNULL
-        )
-        os.close(to_child_r)
-        os.close(from_child_w)
-        self._send = Connection(to_child_w, readable=False)
-        self._recv = Connection(from_child_r, writable=False)
-        self._ready = False
+        key = (_child_key(source), dtype, threads)
+        with _CHILDREN_LOCK:
+            child = _CHILDREN.get(key)
+            if child is None or child.owner != os.getpid() or not child.alive():
+                child = _Child(self.source, dtype, threads)
+                _CHILDREN[key] = child
+            child.handles += 1
+        self._child: _Child | None = child
         self._pending: _Reply | None = None
+
+    @property
+    def child(self) -> subprocess.Popen:
+        """The child process (shared with the other handles onto it)."""
+        return self._live().process
+
+    def _live(self) -> _Child:
+        if self._child is None:
+            raise ScoringError("this ScoringProcess is closed")
+        return self._child
 
     def submit(self, contexts: list[StepContext]) -> _Reply:
         """Sends ``contexts`` to be scored; ``.result()`` of the reply waits for the scores."""
-        if self._pending is not None:  # one request in flight at a time
+        if self._pending is not None:  # one request of this handle in flight at a time
             self._pending.result()
-        self._check_alive()
-        self._send.send([replace(c, extras={}) for c in contexts])
-        self._pending = _Reply(self)
+        request = self._live().send([replace(c, extras={}) for c in contexts])
+        self._pending = _Reply(self, request)
         return self._pending
 
     def score(self, contexts: list[StepContext]) -> dict[str, np.ndarray]:
@@ -130,52 +260,28 @@ class ScoringProcess:
         if reply is not self._pending:
             raise RuntimeError("a newer request replaced this one before its result was read")
         try:
-            if not self._ready:
-                self._expect("ready")
-                self._ready = True
-            return self._expect("scores")
+            return self._live().receive(reply.request)
         finally:
             self._pending = None
 
-    def _expect(self, kind: str) -> Any:
-        try:
-            got, payload = self._recv.recv()
-        except (EOFError, OSError):
-            code = self._child.wait()
-            raise ScoringError(
-                f"the scoring process for {self.source!r} exited with code {code} "
-                "(its error is printed above)"
-            ) from None
-        if got == "error":
-            raise ScoringError(f"the scoring process failed:\n{payload}")
-        if got != kind:
-            raise ScoringError(f"the scoring process answered {got!r}, expected {kind!r}")
-        return payload
-
-    def _check_alive(self) -> None:
-        if self._child.poll() is not None:
-            raise ScoringError(
-                f"the scoring process for {self.source!r} has exited "
-                f"(code {self._child.returncode})"
-            )
-
     def close(self) -> None:
-        """Stops the child (it finishes the request it is on)."""
-        if self._child.poll() is None:
-            with contextlib.suppress(OSError):
-                self._send.send(None)
-        for conn in (self._send, self._recv):
-            conn.close()
-        try:
-            self._child.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._child.kill()
-            self._child.wait()
-
-    def __del__(self) -> None:
-        child = getattr(self, "_child", None)
-        if child is not None and child.poll() is None:
-            child.kill()
+        """Lets go of the child; the last handle to close stops it (after its current request)."""
+        child, self._child = self._child, None
+        if child is None:
+            return
+        if self._pending is not None:  # read this handle's answer so no one waits for it
+            with contextlib.suppress(ScoringError, OSError):
+                child.receive(self._pending.request)
+            self._pending = None
+        with _CHILDREN_LOCK:
+            child.handles -= 1
+            last = child.handles <= 0
+            if last:
+                for key, value in list(_CHILDREN.items()):
+                    if value is child:
+                        del _CHILDREN[key]
+        if last:
+            child.close()
 
 
 class EarlyScorer:
@@ -292,7 +398,7 @@ def early_scorer(overlap: bool | str, model: Any, source: Any, dtype: str | None
 
 
 def _serve(source: str, dtype: str | None, threads: int, conn_in: Connection, out: Connection):
-    """The child's loop: load, say ready, then score each list of contexts until ``None``."""
+    """The child's loop: load, say ready, then answer each numbered request until ``None``."""
     import traceback
 
     try:
@@ -303,21 +409,22 @@ def _serve(source: str, dtype: str | None, threads: int, conn_in: Connection, ou
 
         model = SimilarRewardModel.from_pretrained(source, dtype=dtype)
     except Exception:
-        out.send(("error", traceback.format_exc()))
+        out.send(("error", None, traceback.format_exc()))
         return
-    out.send(("ready", None))
+    out.send(("ready", None, None))
     while True:
         try:
-            contexts = conn_in.recv()
+            message = conn_in.recv()
         except EOFError:
             return
-        if contexts is None:
+        if message is None:
             return
+        request, contexts = message
         try:
             scores: Mapping[str, np.ndarray] = model.score(contexts)
-            out.send(("scores", dict(scores)))
+            out.send(("scores", request, dict(scores)))
         except Exception:
-            out.send(("error", traceback.format_exc()))
+            out.send(("error", request, traceback.format_exc()))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,8 +28,8 @@ def _rollout(env):
 def test_a_named_model_scores_in_a_child_process_what_it_scores_here(make_env):
     here = SimilarRewardWrapper(make_env(task=TASK), dtype="float32", overlap=False)
     there = SimilarRewardWrapper(make_env(task=TASK), dtype="float32", overlap="process")
-    child = there._early.process
-    assert here._early is None and child is not None
+    assert here._early is None and there._early.process is not None
+    child = there._early.process.child
     try:
         rewards, infos = _rollout(there)
         shot, small = there._early._prefetched[0]
@@ -41,7 +41,7 @@ def test_a_named_model_scores_in_a_child_process_what_it_scores_here(make_env):
     assert rewards == pytest.approx(expected, abs=1e-4)
     for got, want in zip(infos, expected_infos, strict=True):
         assert got == pytest.approx(want, abs=1e-4)
-    assert child._child.poll() is not None, "close() stopped the child"
+    assert child.poll() is not None, "close() stopped the child"
     # A named model gets the process by default; a model object gets the thread.
     auto = SimilarRewardWrapper(make_env(task=TASK), model=here.model)
     assert auto._early is not None and auto._early.process is None
@@ -98,3 +98,56 @@ def test_off_posix_a_named_model_scores_in_a_thread_instead(monkeypatch):
         early_scorer("process", model, "default", None)
     with pytest.raises(OSError, match="needs a POSIX system"):
         ScoringProcess("default")
+
+
+def _contexts(*actions):
+    page = '[1] button "Buy"'
+    return [StepContext("Buy boots", (), None, page, a, 'button "Buy"') for a in actions]
+
+
+def test_handles_onto_one_model_share_one_child_and_get_their_own_answers(make_env):
+    first = ScoringProcess("default", dtype="float32")
+    second = ScoringProcess("default", dtype="float32")
+    try:
+        assert first.child is second.child, "one child for the same model, dtype and threads"
+        a, b = _contexts("click(1)"), _contexts("noop()", 'scroll("down")')
+        reply_a, reply_b = first.submit(a), second.submit(b)
+        got_b, got_a = reply_b.result(), reply_a.result()  # read in the other order
+        assert len(got_a["reward"]) == 1 and len(got_b["reward"]) == 2
+        assert np.allclose(got_a["reward"], first.score(a)["reward"])
+        assert np.allclose(got_b["reward"], second.score(b)["reward"])
+        assert got_a["reward"][0] != got_b["reward"][0]
+        child = first.child
+        first.close()
+        assert child.poll() is None, "the other handle still uses it"
+        assert second.score(a)["reward"] == pytest.approx(got_a["reward"])
+        with pytest.raises(ScoringError, match="closed"):
+            first.score(a)
+    finally:
+        second.close()
+    child.wait(timeout=10)
+    assert child.poll() is not None, "the last handle stopped the child"
+    # Wrappers given the model by name share it the same way.
+    envs = [make_env(task=TASK) for _ in range(2)]
+    wrapped = [SimilarRewardWrapper(e, dtype="float32", overlap="process") for e in envs]
+    try:
+        assert wrapped[0]._early.process.child is wrapped[1]._early.process.child
+    finally:
+        for w in wrapped:
+            w.close()
+
+
+def test_a_forked_process_or_another_dtype_gets_its_own_child(monkeypatch):
+    import wrappers.scoring as scoring
+
+    first = ScoringProcess("default", dtype="float32")
+    try:
+        other_dtype = ScoringProcess("default", dtype="bfloat16")
+        assert other_dtype.child is not first.child
+        other_dtype.close()
+        monkeypatch.setattr(scoring.os, "getpid", lambda: -1)  # as if this were a forked child
+        forked = ScoringProcess("default", dtype="float32")
+        assert forked.child is not first.child
+        forked.close()
+    finally:
+        first.close()
