@@ -8,6 +8,9 @@
 * ``reward="similar"``: the env's reward plus ``similar_scale`` x the Similar reward of every
   step (:class:`wrappers.SimilarRewardWrapper`, mode ``"add"``);
 * ``reward="similar-only"``: ``similar_scale`` x the Similar reward alone (mode ``"replace"``).
+
+``similar_shaping="potential"`` turns the Similar reward into a potential difference
+(:class:`wrappers.RewardMix`), discounted by the agent's ``gamma`` (1 for GRPO).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 import gymnasium as gym
 
 from reward_model.config_base import JsonConfig, help_field
+from wrappers.similar_reward import SHAPINGS
 
 #: The values of ``AgentEnvConfig.reward``.
 REWARDS = ("sparse", "similar", "similar-only")
@@ -38,6 +42,11 @@ class AgentEnvConfig(JsonConfig):
         "default", "Reward model for similar rewards: 'default' or a checkpoint folder."
     )
     similar_scale: float = help_field(0.1, "Factor on the Similar reward.")
+    similar_shaping: str = help_field(
+        "none",
+        "none (each step's score is its reward) or potential (the score is the potential of "
+        "the next state; the reward is gamma x its change: cannot be collected by looping).",
+    )
     max_steps: int = help_field(10, "Step limit of an episode (truncation).")
     max_elements: int = help_field(16, "Element slots of the discrete action (and observation).")
     max_text_slots: int = help_field(4, "Text slots of the discrete action (and observation).")
@@ -53,6 +62,10 @@ class AgentEnvConfig(JsonConfig):
     def __post_init__(self) -> None:
         if self.reward not in REWARDS:
             raise ValueError(f"reward must be one of {REWARDS}, got {self.reward!r}")
+        if self.similar_shaping not in SHAPINGS:
+            raise ValueError(
+                f"similar_shaping must be one of {SHAPINGS}, got {self.similar_shaping!r}"
+            )
         if len(self.screenshot_size) != 2:
             raise ValueError(f"screenshot_size must be (height, width), got {self.screenshot_size}")
         self.screenshot_size = tuple(int(v) for v in self.screenshot_size)
@@ -87,5 +100,10 @@ def make_env(config: AgentEnvConfig, model: Any = None) -> gym.Env:
 
     mode = "add" if config.reward == "similar" else "replace"
     return SimilarRewardWrapper(
-        env, model=model or config.similar_model, mode=mode, scale=config.similar_scale
+        env,
+        model=model or config.similar_model,
+        mode=mode,
+        scale=config.similar_scale,
+        shaping=config.similar_shaping,
+        gamma=float(getattr(config, "gamma", 1.0)),
     )

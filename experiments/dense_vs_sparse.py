@@ -59,6 +59,11 @@ class DenseVsSparseConfig(JsonConfig):
     total_timesteps: int = help_field(1024, "Env steps of every run.")
     similar_model: str = help_field("default", "Reward model: 'default' or a checkpoint folder.")
     similar_scale: float = help_field(0.1, "Factor on the Similar reward.")
+    similar_shaping: str = help_field(
+        "none",
+        "none or potential: the Similar reward as a potential difference "
+        "(AgentEnvConfig.similar_shaping).",
+    )
     grpo_process_weight: float = help_field(
         1.0,
         "GRPO with the Similar reward: w x process + (1 - w) x outcome advantage "
@@ -106,6 +111,7 @@ def agent_config(config: DenseVsSparseConfig, algo: str, reward: str, task: str,
         reward=reward,
         similar_model=config.similar_model,
         similar_scale=config.similar_scale,
+        similar_shaping=config.similar_shaping,
         total_timesteps=config.total_timesteps,
         seed=seed,
         output_dir=str(run_folder(config, algo, reward, task, seed)),
@@ -365,6 +371,7 @@ def run(config: DenseVsSparseConfig, progress: bool = True) -> dict[str, Any]:
             "total_timesteps",
             "similar_model",
             "similar_scale",
+            "similar_shaping",
             "grpo_process_weight",
             "grpo_process_to_go",
             "grpo_process_decay_steps",

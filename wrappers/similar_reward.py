@@ -21,9 +21,12 @@ from similar_gym.records import StepContext, describe_action
 from wrappers.adapters import AdapterError, StepAdapter, default_adapter
 from wrappers.scoring import check_overlap, early_scorer
 
-#: Keys of ``info["similar"]``: the five raw dimension estimates, the Similar reward and the
-#: reward the wrapper returned.
+#: Keys of ``info["similar"]``: the five raw dimension estimates, the Similar reward (before
+#: any shaping) and the reward the wrapper returned.
 SIMILAR_KEYS: tuple[str, ...] = (*CODES, "similar", "mixed")
+
+#: The values of :attr:`RewardMix.shaping`.
+SHAPINGS: tuple[str, ...] = ("none", "potential")
 
 
 @dataclass(frozen=True)
@@ -37,16 +40,30 @@ class RewardMix:
         weights: Per-dimension weights on the raw estimates (``{"OS": 1.0, "TR": 0.5}``, codes
             of :data:`reward_model.dimensions.CODES`); ``None`` uses the model's own mixed
             reward (the gated reward of Triple-M).
+        shaping: ``"none"``: the Similar reward of a step is the model's score of it;
+            ``"potential"``: the score of step t is read as the potential of the state it
+            leads to, Phi(s_t+1) = score_t with Phi(s_0) = 0 and Phi = 0 once the episode
+            terminates, and the Similar reward is ``gamma * Phi(s_t+1) - Phi(s_t)``
+            (potential-based shaping, Ng, Harada & Russell 1999). Its sum over an episode does
+            not grow with the episode's length, so an agent cannot collect it by looping over
+            well-scored steps, and the optimal policy of the env's reward is kept.
+        gamma: The discount of the potential difference; use the agent's discount.
     """
 
     mode: str = "add"
     scale: float = 1.0
     weights: Mapping[str, float] | None = field(default=None)
+    shaping: str = "none"
+    gamma: float = 1.0
 
     def __post_init__(self) -> None:
         _finite(self.scale)
         if self.mode not in ("add", "replace"):
             raise ValueError(f"mode must be 'add' or 'replace', got {self.mode!r}")
+        if self.shaping not in SHAPINGS:
+            raise ValueError(f"shaping must be one of {SHAPINGS}, got {self.shaping!r}")
+        if not 0.0 < float(self.gamma) <= 1.0:
+            raise ValueError(f"gamma must be in (0, 1], got {self.gamma!r}")
         if self.weights is not None:
             unknown = sorted(set(self.weights) - set(CODES))
             if unknown:
@@ -60,6 +77,33 @@ class RewardMix:
             (w * np.asarray(scores[c], dtype=np.float64) for c, w in self.weights.items()),
             np.zeros(len(scores["reward"])),
         )
+
+    def shape(
+        self, similar: np.ndarray, potential: np.ndarray, terminated: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Applies :attr:`shaping` to one step of each episode.
+
+        Args:
+            similar: The Similar reward of each step (:meth:`similar`).
+            potential: Phi of each step's start state (0 at an episode's first step).
+            terminated: Whether each step ended its episode (truncation keeps the potential).
+
+        Returns:
+            The shaped Similar rewards and Phi of each step's next state.
+
+        Example:
+            >>> mix = RewardMix(shaping="potential")
+            >>> r, phi = mix.shape(np.array([0.5]), np.zeros(1), np.array([False]))
+            >>> r.tolist(), phi.tolist()
+            ([0.5], [0.5])
+            >>> mix.shape(np.array([0.75]), phi, np.array([True]))[0].tolist()
+            [-0.5]
+        """
+        similar = np.asarray(similar, dtype=np.float64)
+        if self.shaping == "none":
+            return similar, np.zeros_like(similar)
+        following = np.where(np.asarray(terminated, dtype=bool), 0.0, similar)
+        return self.gamma * following - np.asarray(potential, dtype=np.float64), following
 
     def mix(self, env_reward: np.ndarray | float, similar: np.ndarray) -> np.ndarray:
         """The reward returned to the agent."""
@@ -143,6 +187,9 @@ class SimilarRewardWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         mode: ``"add"`` or ``"replace"`` (see :class:`RewardMix`).
         scale: Factor on the Similar reward.
         weights: Per-dimension weights; ``None`` uses the model's mixed reward.
+        shaping: ``"none"`` or ``"potential"`` (potential-based shaping; see
+            :class:`RewardMix`).
+        gamma: The discount of potential-based shaping (the agent's discount).
         overlap: Score each step while the env executes it, when the env can describe an
             action before stepping (``Similar/Web-v0`` can; see :mod:`wrappers.scoring`):
             ``True`` scores in a child process when ``model`` is a name or folder and in a
@@ -183,6 +230,8 @@ class SimilarRewardWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         weights: Mapping[str, float] | None = None,
         overlap: bool | str = True,
         dtype: str | None = "auto",
+        shaping: str = "none",
+        gamma: float = 1.0,
     ):
         gym.utils.RecordConstructorArgs.__init__(
             self,
@@ -193,11 +242,13 @@ class SimilarRewardWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
             weights=weights,
             overlap=overlap,
             dtype=dtype,
+            shaping=shaping,
+            gamma=gamma,
         )
         gym.Wrapper.__init__(self, env)
         check_overlap(overlap)
         self.adapter = adapter or default_adapter(env)
-        self.mix = RewardMix(mode, scale, weights)
+        self.mix = RewardMix(mode, scale, weights, shaping, gamma)
         self.model = load_model(model, dtype)
         self._preview = action_previewer(env) if overlap else None
         self._early = (
@@ -206,6 +257,7 @@ class SimilarRewardWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self._obs: Any = None
         self._info: dict[str, Any] = {}
         self._history: list[str] = []
+        self._potential = np.zeros(1)
 
     def set_scale(self, scale: float) -> None:
         """Changes the factor on the Similar reward from the next step on (for schedules).
@@ -221,6 +273,7 @@ class SimilarRewardWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         """Resets the env and the episode's history."""
         obs, info = self.env.reset(**kwargs)
         self._obs, self._info, self._history = obs, info, []
+        self._potential = np.zeros(1)
         return obs, info
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
@@ -239,7 +292,8 @@ class SimilarRewardWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         else:
             scores = self.model.score([ctx])
         similar = self.mix.similar(scores)
-        mixed = self.mix.mix(reward, similar)
+        shaped, self._potential = self.mix.shape(similar, self._potential, np.array([terminated]))
+        mixed = self.mix.mix(reward, shaped)
         info = dict(info)
         info["similar"] = _info_dict(scores, similar, mixed, 0)
         self._history.append(describe_action(ctx.action, ctx.target))
@@ -302,6 +356,9 @@ class SimilarRewardVectorWrapper(gym.vector.VectorWrapper):
         mode: ``"add"`` or ``"replace"``.
         scale: Factor on the Similar reward.
         weights: Per-dimension weights; ``None`` uses the model's mixed reward.
+        shaping: ``"none"`` or ``"potential"`` (potential-based shaping; see
+            :class:`RewardMix`).
+        gamma: The discount of potential-based shaping (the agent's discount).
         overlap: Score the steps while the sub-envs execute them, from the adapter's guess
             (``adapter.preview(info, action)``; :class:`~wrappers.adapters.SimilarWebAdapter`
             has one for text actions), checked against the real infos afterwards; ``True``,
@@ -319,6 +376,8 @@ class SimilarRewardVectorWrapper(gym.vector.VectorWrapper):
         weights: Mapping[str, float] | None = None,
         overlap: bool | str = True,
         dtype: str | None = "auto",
+        shaping: str = "none",
+        gamma: float = 1.0,
     ):
         super().__init__(env)
         check_overlap(overlap)
@@ -326,7 +385,7 @@ class SimilarRewardVectorWrapper(gym.vector.VectorWrapper):
         if autoreset != gym.vector.AutoresetMode.NEXT_STEP:
             raise ValueError(f"autoreset mode {autoreset} is not supported; use NEXT_STEP")
         self.adapter = adapter or _vector_adapter(env)
-        self.mix = RewardMix(mode, scale, weights)
+        self.mix = RewardMix(mode, scale, weights, shaping, gamma)
         self.model = load_model(model, dtype)
         preview = getattr(self.adapter, "preview", None)
         self._preview = preview if overlap and callable(preview) else None
@@ -338,6 +397,7 @@ class SimilarRewardVectorWrapper(gym.vector.VectorWrapper):
         self._info: list[dict[str, Any]] = [{} for _ in range(n)]
         self._history: list[list[str]] = [[] for _ in range(n)]
         self._resetting = np.zeros(n, dtype=bool)
+        self._potential = np.zeros(n)
 
     def set_scale(self, scale: float) -> None:
         """Changes the factor on the Similar reward from the next step on (for schedules).
@@ -354,6 +414,7 @@ class SimilarRewardVectorWrapper(gym.vector.VectorWrapper):
             self._remember(obs, infos, i)
             self._history[i] = []
         self._resetting[:] = False
+        self._potential[:] = 0.0
         return obs, infos
 
     def _remember(self, obs: Any, infos: Mapping[str, Any], i: int, unbatched: Any = None) -> None:
@@ -381,7 +442,11 @@ class SimilarRewardVectorWrapper(gym.vector.VectorWrapper):
             else:
                 scores = self._early.score(contexts)
             similar = self.mix.similar(scores)
-            mixed = self.mix.mix(out_rewards[scored], similar)
+            ended = np.asarray(terminated, dtype=bool)[scored]
+            shaped, self._potential[scored] = self.mix.shape(
+                similar, self._potential[scored], ended
+            )
+            mixed = self.mix.mix(out_rewards[scored], shaped)
             out_rewards[scored] = mixed
             for j, i in enumerate(scored):
                 for k, v in _info_dict(scores, similar, mixed, j).items():
@@ -393,6 +458,7 @@ class SimilarRewardVectorWrapper(gym.vector.VectorWrapper):
         for i in range(self.num_envs):
             if self._resetting[i]:
                 self._history[i] = []
+                self._potential[i] = 0.0
             self._remember(obs, infos, i, next_obs[i])
         self._resetting = np.logical_or(terminated, truncated)
         return obs, out_rewards, terminated, truncated, infos

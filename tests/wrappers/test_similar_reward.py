@@ -92,6 +92,40 @@ def test_set_scale_changes_the_factor_from_the_next_step(make_env):
     assert env.mix.scale == 0.25 and env.mix.mode == "replace"
 
 
+def test_potential_shaping_rewards_the_change_of_the_score_and_resets_per_episode(make_env):
+    env = SimilarRewardWrapper(
+        make_env(task=TASK), model=RecordingModel(), mode="replace", shaping="potential", gamma=0.9
+    )
+    env.reset(seed=0)
+    _, first, *_ = env.step("noop()")
+    _, second, _, _, info = env.step('scroll("down")')
+    assert first == pytest.approx(0.9 * 0.6), "Phi(s_0) = 0"
+    assert second == pytest.approx(0.9 * 1.4 - 0.6)
+    assert info["similar"]["similar"] == pytest.approx(1.4), "the score before shaping"
+    env.reset(seed=1)
+    _, again, *_ = env.step("noop()")
+    assert again == pytest.approx(first), "a new episode starts from Phi = 0"
+    assert env.mix.shaping == "potential" and env.mix.gamma == 0.9
+    with pytest.raises(ValueError, match="shaping"):
+        RewardMix(shaping="difference")
+    with pytest.raises(ValueError, match="gamma"):
+        RewardMix(shaping="potential", gamma=0.0)
+
+
+def test_potential_shaping_sums_to_the_last_score_and_to_zero_on_termination():
+    mix = RewardMix(shaping="potential")
+    scores = [0.3, 2.0, 2.0, 2.0, -0.5]
+    for terminated_at_end, expected in ((False, -0.5), (True, 0.0)):
+        phi, total = np.zeros(1), 0.0
+        for t, score in enumerate(scores):
+            ended = np.array([terminated_at_end and t == len(scores) - 1])
+            shaped, phi = mix.shape(np.array([score]), phi, ended)
+            total += float(shaped[0])
+        assert total == pytest.approx(expected), "looping on well-scored steps earns nothing"
+    plain = RewardMix().shape(np.array([0.3, 2.0]), np.array([5.0, 5.0]), np.array([True, False]))
+    assert plain[0].tolist() == [0.3, 2.0], "no shaping: the score itself"
+
+
 def test_discrete_actions_are_scored_as_the_text_they_became(make_env):
     model = RecordingModel()
     env = SimilarRewardWrapper(make_env(task=TASK, action_mode="discrete"), model=model)
@@ -186,6 +220,27 @@ def test_vector_wrapper_scores_the_batch_in_one_call_and_skips_reset_steps():
         assert rewards == pytest.approx([0.0, 0.0])
         env.step(actions)
         assert [len(c.history) for c in model.batches[2]] == [0, 0]
+    finally:
+        env.close()
+
+
+def test_vector_wrapper_keeps_one_potential_per_sub_env_and_resets_it():
+    envs = gym.vector.SyncVectorEnv(
+        [lambda: gym.make("Similar/Web-v0", task=TASK, max_steps=2) for _ in range(2)]
+    )
+    env = SimilarRewardVectorWrapper(
+        envs, model=RecordingModel(), mode="replace", shaping="potential"
+    )
+    try:
+        env.reset(seed=[0, 1])
+        actions = np.array(['scroll("down")', "noop()"], dtype=object)
+        _, rewards, *_ = env.step(actions)
+        assert rewards == pytest.approx([1.4, 0.6])
+        _, rewards, _, trunc, _ = env.step(actions)
+        assert trunc.all() and rewards == pytest.approx([0.0, 0.0]), "same score: no change"
+        env.step(actions)  # the reset step
+        _, rewards, *_ = env.step(actions)
+        assert rewards == pytest.approx([1.4, 0.6]), "each new episode starts from Phi = 0"
     finally:
         env.close()
 
