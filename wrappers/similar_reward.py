@@ -43,10 +43,13 @@ class RewardMix:
         shaping: ``"none"``: the Similar reward of a step is the model's score of it;
             ``"potential"``: the score of step t is read as the potential of the state it
             leads to, Phi(s_t+1) = score_t with Phi(s_0) = 0 and Phi = 0 once the episode
-            terminates, and the Similar reward is ``gamma * Phi(s_t+1) - Phi(s_t)``
-            (potential-based shaping, Ng, Harada & Russell 1999). Its sum over an episode does
-            not grow with the episode's length, so an agent cannot collect it by looping over
-            well-scored steps, and the optimal policy of the env's reward is kept.
+            ends (terminated or truncated), and the Similar reward is
+            ``gamma * Phi(s_t+1) - Phi(s_t)`` (potential-based shaping, Ng, Harada & Russell
+            1999). It moves credit between the steps of an episode but adds nothing to the
+            episode's total (exactly nothing with ``gamma=1``; ``(gamma - 1) * Phi`` per step
+            otherwise), so no episode, however long, earns more from it than another: an
+            agent cannot collect it by looping over well-scored steps or by running into the
+            step limit.
         gamma: The discount of the potential difference; use the agent's discount.
     """
 
@@ -79,14 +82,14 @@ class RewardMix:
         )
 
     def shape(
-        self, similar: np.ndarray, potential: np.ndarray, terminated: np.ndarray
+        self, similar: np.ndarray, potential: np.ndarray, ended: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Applies :attr:`shaping` to one step of each episode.
 
         Args:
             similar: The Similar reward of each step (:meth:`similar`).
             potential: Phi of each step's start state (0 at an episode's first step).
-            terminated: Whether each step ended its episode (truncation keeps the potential).
+            ended: Whether each step ended its episode (terminated or truncated).
 
         Returns:
             The shaped Similar rewards and Phi of each step's next state.
@@ -102,7 +105,7 @@ class RewardMix:
         similar = np.asarray(similar, dtype=np.float64)
         if self.shaping == "none":
             return similar, np.zeros_like(similar)
-        following = np.where(np.asarray(terminated, dtype=bool), 0.0, similar)
+        following = np.where(np.asarray(ended, dtype=bool), 0.0, similar)
         return self.gamma * following - np.asarray(potential, dtype=np.float64), following
 
     def mix(self, env_reward: np.ndarray | float, similar: np.ndarray) -> np.ndarray:
@@ -292,7 +295,8 @@ class SimilarRewardWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         else:
             scores = self.model.score([ctx])
         similar = self.mix.similar(scores)
-        shaped, self._potential = self.mix.shape(similar, self._potential, np.array([terminated]))
+        ended = np.array([terminated or truncated])
+        shaped, self._potential = self.mix.shape(similar, self._potential, ended)
         mixed = self.mix.mix(reward, shaped)
         info = dict(info)
         info["similar"] = _info_dict(scores, similar, mixed, 0)
@@ -442,7 +446,7 @@ class SimilarRewardVectorWrapper(gym.vector.VectorWrapper):
             else:
                 scores = self._early.score(contexts)
             similar = self.mix.similar(scores)
-            ended = np.asarray(terminated, dtype=bool)[scored]
+            ended = np.logical_or(terminated, truncated)[scored]
             shaped, self._potential[scored] = self.mix.shape(
                 similar, self._potential[scored], ended
             )

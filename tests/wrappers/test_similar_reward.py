@@ -112,16 +112,19 @@ def test_potential_shaping_rewards_the_change_of_the_score_and_resets_per_episod
         RewardMix(shaping="potential", gamma=0.0)
 
 
-def test_potential_shaping_sums_to_the_last_score_and_to_zero_on_termination():
-    mix = RewardMix(shaping="potential")
+def test_potential_shaping_adds_nothing_to_an_episodes_total():
     scores = [0.3, 2.0, 2.0, 2.0, -0.5]
-    for terminated_at_end, expected in ((False, -0.5), (True, 0.0)):
+    for gamma, expected in ((1.0, 0.0), (0.9, -0.1 * (0.3 + 2.0 + 2.0 + 2.0))):
+        mix = RewardMix(shaping="potential", gamma=gamma)
         phi, total = np.zeros(1), 0.0
         for t, score in enumerate(scores):
-            ended = np.array([terminated_at_end and t == len(scores) - 1])
+            ended = np.array([t == len(scores) - 1])
             shaped, phi = mix.shape(np.array([score]), phi, ended)
             total += float(shaped[0])
         assert total == pytest.approx(expected), "looping on well-scored steps earns nothing"
+    mix = RewardMix(shaping="potential")
+    running = mix.shape(np.array([2.0]), np.array([0.3]), np.array([False]))
+    assert running[0].tolist() == [1.7] and running[1].tolist() == [2.0], "mid-episode: change"
     plain = RewardMix().shape(np.array([0.3, 2.0]), np.array([5.0, 5.0]), np.array([True, False]))
     assert plain[0].tolist() == [0.3, 2.0], "no shaping: the score itself"
 
@@ -237,7 +240,7 @@ def test_vector_wrapper_keeps_one_potential_per_sub_env_and_resets_it():
         _, rewards, *_ = env.step(actions)
         assert rewards == pytest.approx([1.4, 0.6])
         _, rewards, _, trunc, _ = env.step(actions)
-        assert trunc.all() and rewards == pytest.approx([0.0, 0.0]), "same score: no change"
+        assert trunc.all() and rewards == pytest.approx([-1.4, -0.6]), "Phi = 0 at the end"
         env.step(actions)  # the reset step
         _, rewards, *_ = env.step(actions)
         assert rewards == pytest.approx([1.4, 0.6]), "each new episode starts from Phi = 0"
