@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from reward_model.config_base import JsonConfig, help_field
+from similar_gym.files import write_text_atomic
 
 # t quantiles (two-sided 95%) for the seed-mean bands, by degrees of freedom.
 _T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
@@ -387,8 +388,8 @@ def run(config: DenseVsSparseConfig, progress: bool = True) -> dict[str, Any]:
     run_all(config, progress=progress)
     results = summarize(config)
     results["seconds_this_invocation"] = round(time.monotonic() - started, 1)
-    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    (out / "table.md").write_text(markdown_table(results))
+    write_text_atomic(out / "results.json", json.dumps(results, indent=2) + "\n")
+    write_text_atomic(out / "table.md", markdown_table(results))
     plot(results, out / "curves.png")
     return results
 

@@ -336,7 +336,7 @@ def _ppo(config: ReproduceConfig, out: Path) -> dict[str, Any]:
 
 def _report(config: ReproduceConfig, out: Path) -> dict[str, Any]:
     path = out / "report.md"
-    path.write_text(render_report(config, out, load_state(out)))
+    write_text_atomic(path, render_report(config, out, load_state(out)))
     return {"report": str(path)}
 
 

@@ -49,6 +49,7 @@ from tqdm import tqdm
 
 import similar_gym  # noqa: F401  (registers Similar/Web-v0)
 from similar_gym.actions import Action
+from similar_gym.files import write_text_atomic
 from similar_gym.tasks import list_miniwob_ids
 
 WORKS, FLAKY, BROKEN = "works", "flaky", "broken"
@@ -408,8 +409,8 @@ def run(
     }
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        (out / "miniwob_coverage.json").write_text(json.dumps(result, indent=1), "utf-8")
-        (out / "miniwob_coverage.md").write_text(markdown(result), "utf-8")
+        write_text_atomic(out / "miniwob_coverage.json", json.dumps(result, indent=1), "utf-8")
+        write_text_atomic(out / "miniwob_coverage.md", markdown(result), "utf-8")
     return result
 
 

@@ -253,8 +253,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "all": summarize(rows),
             "tasks": {t: summarize([r for r in rows if r["task"] == t]) for t in args.tasks},
         }
-    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    (out / "table.md").write_text(markdown_table(results, args.tasks), encoding="utf-8")
+    write_text_atomic(out / "results.json", json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    write_text_atomic(out / "table.md", markdown_table(results, args.tasks), encoding="utf-8")
     plot(results, args.tasks, out / "success.png")
     return results
 

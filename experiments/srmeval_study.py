@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from reward_model.dimensions import PAIR_TYPES
+from similar_gym.files import write_text_atomic
 
 _COLUMNS = (*PAIR_TYPES, "average")
 
@@ -132,8 +133,8 @@ def run(models: list[str], data: str | None, out: Path) -> dict[str, Any]:
     splits = sorted({s for r in reports.values() for s in r["accuracy"] if s != "all"})
     out.mkdir(parents=True, exist_ok=True)
     result = {"data": str(data or SHIPPED_SRMEVAL), "n_pairs": table.num_rows, "models": reports}
-    (out / "results.json").write_text(json.dumps(result, indent=2) + "\n")
-    (out / "table.md").write_text(markdown_table(reports, splits))
+    write_text_atomic(out / "results.json", json.dumps(result, indent=2) + "\n")
+    write_text_atomic(out / "table.md", markdown_table(reports, splits))
     plot(result, out / "accuracy.png")
     return result
 
