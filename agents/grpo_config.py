@@ -80,5 +80,11 @@ class GRPOConfig(AgentEnvConfig):
             raise ValueError(f"process_weight must be in [0, 1], got {self.process_weight!r}")
         if self.group_size < 2:
             raise ValueError(f"group_size must be >= 2 to compare rollouts, got {self.group_size}")
+        if self.similar_shaping == "potential" and self.process_to_go and self.reward != "sparse":
+            raise ValueError(
+                "similar_shaping='potential' with process_to_go: a potential difference summed to "
+                "the end is -Phi of the step's start state, the same whatever the step did; use "
+                "process_to_go=False (each step's own change) or similar_shaping='none'"
+            )
         if not self.output_dir:
             raise ValueError("output_dir must be a folder name, got ''")

@@ -11,7 +11,10 @@ from agents.ppo_config import PPOConfig
     ("config", "gamma"),
     [
         (PPOConfig(reward="similar-only", similar_shaping="potential", gamma=0.9), 0.9),
-        (GRPOConfig(reward="similar-only", similar_shaping="potential"), 1.0),
+        (
+            GRPOConfig(reward="similar-only", similar_shaping="potential", process_to_go=False),
+            1.0,
+        ),
     ],
 )
 def test_potential_shaping_uses_the_agents_discount(config, gamma, fake_model):
@@ -37,3 +40,5 @@ def test_sparse_env_has_no_wrapper_and_a_bad_shaping_names_the_field():
     env.close()
     with pytest.raises(ValueError, match="similar_shaping"):
         PPOConfig(similar_shaping="difference")
+    with pytest.raises(ValueError, match="process_to_go=False"):
+        GRPOConfig(reward="similar", similar_shaping="potential")

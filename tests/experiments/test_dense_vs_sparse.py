@@ -155,7 +155,9 @@ def test_the_grpo_weighting_reaches_the_runs_and_guards_the_study(study):
     assert not hasattr(ppo, "process_weight") and ppo.similar_decay_steps == 0
     ppo_decay = dvs.DenseVsSparseConfig(**{**study.to_dict(), "ppo_similar_decay_steps": 256})
     assert dvs.agent_config(ppo_decay, "ppo", "similar", "a/x", 0).similar_decay_steps == 256
-    shaped = dvs.DenseVsSparseConfig(**{**study.to_dict(), "similar_shaping": "potential"})
+    shaped = dvs.DenseVsSparseConfig(
+        **{**study.to_dict(), "similar_shaping": "potential", "grpo_process_to_go": False}
+    )
     for algo in ("ppo", "grpo"):
         assert dvs.agent_config(shaped, algo, "similar", "a/x", 0).similar_shaping == "potential"
     dvs.DenseVsSparseConfig.save(study, dvs.Path(study.out) / "settings.json")
