@@ -432,6 +432,7 @@ class SimilarRewardVectorWrapper(gym.vector.VectorWrapper):
         scored = [i for i in range(self.num_envs) if not self._resetting[i]]
         early = self._score_early(actions, scored)
         obs, rewards, terminated, truncated, infos = self.env.step(actions)
+        ended = np.logical_or(terminated, truncated)
         contexts = [self._context(i, actions, _unbatch_info(infos, i)) for i in scored]
         next_obs = [_unbatch_obs(obs, i) for i in range(self.num_envs)]
         if early is not None and self._early is not None:
@@ -446,9 +447,8 @@ class SimilarRewardVectorWrapper(gym.vector.VectorWrapper):
             else:
                 scores = self._early.score(contexts)
             similar = self.mix.similar(scores)
-            ended = np.logical_or(terminated, truncated)[scored]
             shaped, self._potential[scored] = self.mix.shape(
-                similar, self._potential[scored], ended
+                similar, self._potential[scored], ended[scored]
             )
             mixed = self.mix.mix(out_rewards[scored], shaped)
             out_rewards[scored] = mixed
@@ -462,9 +462,8 @@ class SimilarRewardVectorWrapper(gym.vector.VectorWrapper):
         for i in range(self.num_envs):
             if self._resetting[i]:
                 self._history[i] = []
-                self._potential[i] = 0.0
             self._remember(obs, infos, i, next_obs[i])
-        self._resetting = np.logical_or(terminated, truncated)
+        self._resetting = ended
         return obs, out_rewards, terminated, truncated, infos
 
     def _context(self, i: int, actions: Any, next_info: Mapping[str, Any]) -> StepContext:
