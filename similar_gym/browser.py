@@ -183,7 +183,10 @@ class BrowserConfig:
         viewport: Page size in CSS pixels, ``(width, height)``.
         executable_path: Chromium binary; ``None`` picks :func:`default_executable`.
         timeout_s: Time limit of one browser call (an action, an observation, a page load).
-        launch_timeout_s: Time limit of starting Chromium.
+        launch_timeout_s: Time limit of starting Chromium (each attempt).
+        launch_attempts: How many times to try starting Chromium. A start that fails (on a
+            busy machine Chromium now and then dies at start-up, before it opens a page) is
+            tried again with a fresh profile; the error of the last attempt is raised.
         max_tabs: Pages kept loaded for :meth:`BrowserSession.open`.
         preload: Let :meth:`BrowserSession.preload` load the next fresh copy of a page in a
             spare tab, so that the next fresh open of that page (a MiniWoB++ reset) does not
@@ -207,6 +210,7 @@ class BrowserConfig:
     executable_path: str | None = None
     timeout_s: float = 10.0
     launch_timeout_s: float = 30.0
+    launch_attempts: int = 3
     max_tabs: int = 6
     preload: bool = True
     frame_rate_limit: bool = False
@@ -492,37 +496,47 @@ class BrowserSession:
         else:
             frames = () if self.config.frame_rate_limit else (UNLIMITED_FRAMES,)
         self._begin_frames = begin_frames
+        if self.config.launch_attempts < 1:
+            raise ValueError(f"launch_attempts must be >= 1, got {self.config.launch_attempts}")
         self._pw = _Driver.acquire()
-        self._profile = tempfile.mkdtemp(prefix="similar-chromium-")
-        self._handles["profile"] = self._profile
         w, h = self.config.viewport
-        try:
-            self._context = self._pw.chromium.launch_persistent_context(
-                self._profile,
-                executable_path=executable,
-                headless=True,
-                args=[
-                    *CHROMIUM_FLAGS,
-                    f"--proxy-server={self._server.address}",
-                    # The session's own DevTools connections (see _DevTools); loopback only.
-                    "--remote-debugging-address=127.0.0.1",
-                    "--remote-debugging-port=0",
-                    *frames,
-                    *self.config.extra_args,
-                ],
-                viewport={"width": w, "height": h},
-                device_scale_factor=1,
-                service_workers="block",
-                accept_downloads=False,
-                timeout=self.config.launch_timeout_s * 1000,
-            )
-        except Exception as e:
-            _Driver.release()
-            shutil.rmtree(self._profile, ignore_errors=True)
-            raise BrowserError(
-                f"could not start Chromium ({executable or 'Playwright default'}): {e}. "
-                "Install Debian's `chromium` or set SIMILAR_CHROMIUM to a Chromium binary."
-            ) from e
+        args = [
+            *CHROMIUM_FLAGS,
+            f"--proxy-server={self._server.address}",
+            # The session's own DevTools connections (see _DevTools); loopback only.
+            "--remote-debugging-address=127.0.0.1",
+            "--remote-debugging-port=0",
+            *frames,
+            *self.config.extra_args,
+        ]
+        for attempt in range(1, self.config.launch_attempts + 1):
+            self._profile = tempfile.mkdtemp(prefix="similar-chromium-")
+            self._handles["profile"] = self._profile
+            try:
+                self._context = self._pw.chromium.launch_persistent_context(
+                    self._profile,
+                    executable_path=executable,
+                    headless=True,
+                    args=args,
+                    viewport={"width": w, "height": h},
+                    device_scale_factor=1,
+                    service_workers="block",
+                    accept_downloads=False,
+                    timeout=self.config.launch_timeout_s * 1000,
+                )
+                break
+            except Exception as e:
+                shutil.rmtree(self._profile, ignore_errors=True)
+                missing = executable is not None and not os.path.exists(executable)
+                if attempt < self.config.launch_attempts and not missing:
+                    continue
+                _Driver.release()
+                tried = f" ({attempt} attempts)" if attempt > 1 else ""
+                raise BrowserError(
+                    f"could not start Chromium ({executable or 'Playwright default'}){tried}: "
+                    f"{e}. Install Debian's `chromium` or set SIMILAR_CHROMIUM to a Chromium "
+                    "binary."
+                ) from e
         self._pid = self._find_browser_pid()
         self._handles["pid"] = self._pid
         self._context.set_default_timeout(self.config.timeout_s * 1000)

@@ -275,3 +275,30 @@ def test_a_select_keeps_working_and_screenshots_keep_coming_in_every_frame_mode(
         session.press("Alt+ArrowDown")  # opens the list where the window has the focus
         session.mouse_drag(60, 30, 150, 100)
         assert session.screenshot().shape == (150, 200, 3)
+
+
+def test_a_browser_that_dies_at_start_up_is_started_again(site, tmp_path):
+    real = default_executable()
+    if real is None:
+        pytest.skip("no Chromium")
+    # A Chromium that dies at its first start, as Chromium now and then does on a busy machine.
+    count = tmp_path / "starts"
+    wrapper = tmp_path / "bin" / Path(real).name
+    wrapper.parent.mkdir()
+    wrapper.write_text(
+        f'#!/bin/sh\necho x >> "{count}"\n'
+        f'[ "$(wc -l < "{count}")" -ge 2 ] || kill -SEGV $$\nexec "{real}" "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    session = BrowserSession(BrowserConfig(executable_path=str(wrapper)), mounts={"site": site})
+    try:
+        session.goto("/site/index.html")
+        assert session.evaluate("() => document.body.innerText") == "hello"
+        assert len(count.read_text().split()) == 2
+    finally:
+        session.close()
+    count.unlink()
+    with pytest.raises(BrowserError, match="could not start Chromium"):
+        BrowserSession(BrowserConfig(executable_path=str(wrapper), launch_attempts=1))
+    with pytest.raises(ValueError, match="launch_attempts"):
+        BrowserSession(BrowserConfig(launch_attempts=0))
