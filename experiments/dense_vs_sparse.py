@@ -9,6 +9,8 @@ target is reaching it in at most half the budget (>= 2x). Where the sparse runs 
 there is nothing to reach and the study says so instead of printing a ratio. Where the sparse
 runs never rise above their first bin (they did not learn), any Similar run reaches their final
 rate at once: the ratio is printed but marked as a floor and not counted as meeting 2x.
+Each cell also compares the per-seed final rates with Welch's t-test (``welch``: t, degrees of
+freedom, two-sided p).
 
 Writes ``results.json``, ``table.md`` and ``curves.png`` in ``OUT``. Interrupted runs resume
 (finished runs are skipped), so the same command continues a study.
@@ -34,9 +36,6 @@ import numpy as np
 
 from reward_model.config_base import JsonConfig, help_field
 from similar_gym.files import write_text_atomic
-
-# t quantiles (two-sided 95%) for the seed-mean bands, by degrees of freedom.
-_T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
 
 
 @dataclass
@@ -163,14 +162,36 @@ def final_rate(episodes: list[dict[str, Any]], total: int) -> float:
 
 def _band(curves: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Seed mean and 95% t-interval of curves shaped (seeds, bins), ignoring NaNs."""
+    from scipy import stats
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         mean = np.nanmean(curves, 0)
         n = np.sum(~np.isnan(curves), 0)
         sd = np.nanstd(curves, 0, ddof=1) if curves.shape[0] > 1 else np.zeros_like(mean)
-    t = np.array([_T95.get(int(k) - 1, 1.96) if k > 1 else 0.0 for k in n])
+    t = np.array([stats.t.ppf(0.975, k - 1) if k > 1 else 0.0 for k in n])
     half = np.nan_to_num(t * sd / np.sqrt(np.maximum(n, 1)))
     return mean, np.clip(mean - half, 0, 1), np.clip(mean + half, 0, 1)
+
+
+def welch(dense: Sequence[float | None], sparse: Sequence[float | None]) -> dict[str, float] | None:
+    """Welch's t-test of the per-seed final rates, dense against sparse (two-sided).
+
+    Returns ``{"t", "df", "p"}``, or ``None`` with fewer than two finished seeds on a side or
+    no spread on either (every seed the same, where the test says nothing).
+    """
+    from scipy import stats
+
+    a = [float(v) for v in dense if v is not None and not math.isnan(v)]
+    b = [float(v) for v in sparse if v is not None and not math.isnan(v)]
+    if len(a) < 2 or len(b) < 2 or (np.var(a) == 0 and np.var(b) == 0):
+        return None
+    res = stats.ttest_ind(a, b, equal_var=False)
+    return {
+        "t": round(float(res.statistic), 3),
+        "df": round(float(res.df), 2),
+        "p": round(float(res.pvalue), 4),
+    }
 
 
 def steps_to_reach(curve: np.ndarray, target: float, bin_steps: int) -> int | None:
@@ -216,7 +237,12 @@ def summarize(config: DenseVsSparseConfig) -> dict[str, Any]:
                     "curve_lo": [_nan_none(v) for v in lo],
                     "curve_hi": [_nan_none(v) for v in hi],
                 }
-            cell.update(_efficiency(cell["rewards"], total, width, dense_reward(config.rewards)))
+            dense = dense_reward(config.rewards)
+            cell.update(_efficiency(cell["rewards"], total, width, dense))
+            cell["welch"] = welch(
+                cell["rewards"].get(dense, {}).get("final_success_per_seed", []),
+                cell["rewards"].get("sparse", {}).get("final_success_per_seed", []),
+            )
             out["cells"].append(cell)
     ratios = [c for c in out["cells"] if c.get("efficiency") is not None and not c.get("floor")]
     out["cells_with_ratio"] = len(ratios)
@@ -293,11 +319,11 @@ def markdown_table(results: dict[str, Any]) -> str:
         "",
         "efficiency = budget / steps the dense curve needs to reach the sparse final (the "
         "target's measure); head to head = steps the sparse curve itself first reached it / "
-        "the same.",
+        "the same. p = two-sided Welch t-test of the per-seed final rates.",
         "",
         f"| algo | task | seeds | sparse final % | {dense} final % | steps to sparse final "
-        f"({dense}) | efficiency | sparse reached it at | head to head | note |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        f"({dense}) | efficiency | sparse reached it at | head to head | p | note |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
 
     def pct(v: float | None) -> str:
@@ -310,10 +336,12 @@ def markdown_table(results: dict[str, Any]) -> str:
         reach = c.get("steps_to_sparse_final") or "-"
         own = c.get("sparse_steps_to_final") or "-"
         h2h = "-" if c.get("head_to_head") is None else f"{c['head_to_head']:.2f}x"
+        test = c.get("welch")
+        p = "-" if not test else f"{test['p']:.3f}"
         seeds = "/".join(str(c["rewards"].get(r, {}).get("seeds", 0)) for r in cfg["rewards"])
         lines.append(
             f"| {c['algo']} | {c['task']} | {seeds} | {pct(sparse)} | {pct(dense_final)} | {reach} "
-            f"| {eff} | {own} | {h2h} | {c.get('note', '')} |"
+            f"| {eff} | {own} | {h2h} | {p} | {c.get('note', '')} |"
         )
     lines.append("")
     lines.append(

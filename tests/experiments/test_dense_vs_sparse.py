@@ -164,3 +164,22 @@ def test_the_grpo_weighting_reaches_the_runs_and_guards_the_study(study):
     for changed in (config, shaped):
         with pytest.raises(FileExistsError, match="reward weighting"):
             dvs.run(changed, progress=False)
+
+
+def test_the_final_rates_are_compared_with_welchs_t_test(study):
+    config = dvs.DenseVsSparseConfig(**{**study.to_dict(), "tasks": ("e/v",), "out": study.out})
+    # Last quarter (4 episodes) per seed: similar 0.5 / 0.75 / 1.0, sparse 0 / 0.25 / 0.25.
+    for seed, (dense, sparse) in enumerate([(2, 0), (3, 1), (4, 1)]):
+        write_run(config, "ppo", "similar", "e/v", seed, [0] * 12 + [1] * dense + [0] * (4 - dense))
+        write_run(
+            config, "ppo", "sparse", "e/v", seed, [0] * 12 + [1] * sparse + [0] * (4 - sparse)
+        )
+    results = dvs.summarize(config)
+    (c,) = results["cells"]
+    # Welch: t = (0.75 - 1/6) / sqrt(0.0625 / 3 + 0.0208 / 3) = 3.5 with 3.2 degrees of freedom.
+    assert c["welch"] == {"t": 3.5, "df": 3.2, "p": pytest.approx(0.0357, abs=1e-4)}
+    assert "| 0.036 |" in dvs.markdown_table(results)
+    # Every seed the same on both sides: no test, and the table says so.
+    same = {c["task"]: c for c in dvs.summarize(study)["cells"]}["a/x"]
+    assert same["welch"] is None and "| 2.00x | - |" in dvs.markdown_table(dvs.summarize(study))
+    assert dvs.welch([0.5], [0.1, 0.2]) is None
