@@ -97,6 +97,11 @@ class ReproduceConfig(JsonConfig):
     ppo_n_steps: int = help_field(128, "Stage 4: env steps per PPO rollout (between updates).")
     ppo_max_steps: int = help_field(10, "Stage 4: step limit of an episode.")
     similar_scale: float = help_field(0.1, "Stage 4: factor on the Similar reward.")
+    similar_shaping: str = help_field(
+        "potential",
+        "Stage 4: 'potential' (the Similar reward as a potential difference, so that a longer "
+        "episode earns no more from it) or 'none' (the raw score of each step).",
+    )
     reward_model: str = help_field(
         FRESH,
         "Stage 4: reward model of the Similar run: 'fresh' (stage 2's), 'default' (shipped) "
@@ -111,6 +116,13 @@ class ReproduceConfig(JsonConfig):
         for name in ("train_eval_max_pairs", "srmeval_max_pairs", "stage2_epochs"):
             if int(getattr(self, name)) < 0:
                 raise ValueError(f"ReproduceConfig.{name} must be >= 0")
+        from wrappers.similar_reward import SHAPINGS
+
+        if self.similar_shaping not in SHAPINGS:
+            raise ValueError(
+                f"ReproduceConfig.similar_shaping must be one of {SHAPINGS}, "
+                f"got {self.similar_shaping!r}"
+            )
 
 
 #: Overrides of ``--quick``: a smoke run of every stage in a couple of minutes.
@@ -227,6 +239,7 @@ def ppo_configs(config: ReproduceConfig, out: Path) -> dict[str, Any]:
         "max_steps": config.ppo_max_steps,
         "seed": config.seed,
         "similar_scale": config.similar_scale,
+        "similar_shaping": config.similar_shaping,
         "checkpoint_every": config.ppo_n_steps,  # an interrupted run loses one rollout at most
     }
     return {
@@ -722,7 +735,13 @@ def render_report(config: ReproduceConfig, out: Path, state: dict[str, Any]) -> 
         f"rollouts of {ppo_cfg.n_steps} steps, minibatch {ppo_cfg.batch_size}, "
         f"{ppo_cfg.n_epochs} epochs per update, lr {ppo_cfg.learning_rate}",
         f"`sparse`: the env's reward (success); `similar`: that plus {ppo_cfg.similar_scale} x "
-        f"the Similar reward of `{_rel(ppo_cfg.similar_model, out)}`",
+        f"the Similar reward of `{_rel(ppo_cfg.similar_model, out)}`"
+        + (
+            " as a potential difference (γΦ(s') − Φ(s), Φ the score of the step that led to "
+            "the state, 0 at the start and at every episode end)"
+            if ppo_cfg.similar_shaping == "potential"
+            else ""
+        ),
     ]
     quick = all(getattr(config, k) == v for k, v in QUICK.items())
     stage_rows = "\n".join(

@@ -99,6 +99,18 @@ def test_options_quick_and_bad_folder(tmp_path, capsys):
     assert (tmp_path / "precious.txt").exists()
 
 
+def test_similar_shaping_reaches_the_similar_run_and_is_checked(tmp_path):
+    args = build_parser().parse_args(["reproduce", "--similar-shaping", "none"])
+    configs = main_job.ppo_configs(main_job.config_from_args(args), tmp_path)
+    assert configs["similar"].similar_shaping == "none"
+    assert main_job.ReproduceConfig().similar_shaping == "potential"
+    assert main_job.ppo_configs(main_job.ReproduceConfig(), tmp_path)[
+        "similar"
+    ].similar_shaping == ("potential")
+    with pytest.raises(ValueError, match="similar_shaping must be one of"):
+        main_job.ReproduceConfig(similar_shaping="linear")
+
+
 @pytest.mark.slow
 def test_reproduce_quick_end_to_end_then_noop(tmp_path, capsys):
     out = tmp_path / "reproduce"
