@@ -103,10 +103,9 @@ def test_similar_shaping_reaches_the_similar_run_and_is_checked(tmp_path):
     args = build_parser().parse_args(["reproduce", "--similar-shaping", "none"])
     configs = main_job.ppo_configs(main_job.config_from_args(args), tmp_path)
     assert configs["similar"].similar_shaping == "none"
-    assert main_job.ReproduceConfig().similar_shaping == "potential"
-    assert main_job.ppo_configs(main_job.ReproduceConfig(), tmp_path)[
-        "similar"
-    ].similar_shaping == ("potential")
+    default = main_job.ReproduceConfig()
+    assert default.similar_shaping == "potential"
+    assert main_job.ppo_configs(default, tmp_path)["similar"].similar_shaping == "potential"
     with pytest.raises(ValueError, match="similar_shaping must be one of"):
         main_job.ReproduceConfig(similar_shaping="linear")
 
